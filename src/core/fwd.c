@@ -13,6 +13,8 @@
 #include "net/net.h"
 #include "sip/build.h"
 
+osp_onsend_fn osp_onsend_hook;
+
 OSP_COUNTER(st_fwd_requests, "core", "fwd_requests");
 OSP_COUNTER(st_fwd_replies, "core", "fwd_replies");
 OSP_COUNTER(st_local_replies, "core", "local_replies");
@@ -229,6 +231,8 @@ int osp_forward_request(sip_msg_t *msg, str_t uri)
 	if (sip_build_request(msg, (str_t){via, (size_t)n}, &fix, msg->arena,
 			      &out) < 0)
 		return -1;
+	if (osp_onsend_hook && !osp_onsend_hook(msg, out))
+		return -1; /* dropped by the onsend route */
 	if (net_send(&dst, out.s, out.len) < 0)
 		return -1;
 	stats_inc(&st_fwd_requests);

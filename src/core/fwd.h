@@ -17,6 +17,11 @@ int osp_send_reply(sip_msg_t *req, int code, str_t reason, str_t extra,
  * current R-URI). Adds our Via on top. 1 or -1. */
 int osp_forward_request(sip_msg_t *msg, str_t uri);
 
+/* Called before a request is sent out (the onsend route). Returns 1 to
+ * send, 0 to drop it. Set once at start by the worker code. */
+typedef int (*osp_onsend_fn)(sip_msg_t *msg, str_t out);
+extern osp_onsend_fn osp_onsend_hook;
+
 /* Stateless forward of a reply by its second Via. 1 or -1. */
 int osp_forward_reply(sip_msg_t *msg);
 

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/cfg.h"
@@ -116,21 +115,6 @@ static int add_listeners(void)
 	return 0;
 }
 
-static int ensure_dir_of(const char *path)
-{
-	char dir[512];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -142,7 +126,8 @@ int main(int argc, char **argv)
 	char err[1024];
 	const char *api = NULL;
 	const osp_engine_t *eng;
-	int c, verbose = 0, n_cli_listen = 0;
+	int c, verbose = 0, n_cli_listen = 0, cli_workers = 0;
+	char *cli_rpc = NULL;
 	osp_listen_spec_t cli_listen[OSP_MAX_LISTEN];
 	sigset_t sigs;
 	int sig;
@@ -168,14 +153,14 @@ int main(int argc, char **argv)
 			n_cli_listen++;
 			break;
 		case 'n':
-			osp_g.workers = atoi(optarg);
-			if (osp_g.workers < 1 || osp_g.workers > 256) {
+			cli_workers = atoi(optarg);
+			if (cli_workers < 1 || cli_workers > 256) {
 				fprintf(stderr, "osprey: -n takes 1..256\n");
 				return 2;
 			}
 			break;
 		case 'r':
-			osp_g.rpc_socket = optarg;
+			cli_rpc = optarg;
 			break;
 		case 'A':
 			if (osp_g.n_defines == OSP_MAX_DEFINES) {
@@ -230,7 +215,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	/* the command line wins over the configuration file */
 	osp_log_level += verbose;
+	if (cli_workers)
+		osp_g.workers = cli_workers;
+	if (cli_rpc)
+		osp_g.rpc_socket = cli_rpc;
 	for (int i = 0; i < n_cli_listen; i++) {
 		/* -l replaces the configured listen addresses */
 		if (i == 0)
@@ -264,6 +254,10 @@ int main(int argc, char **argv)
 	if (modules_init() < 0)
 		return 1;
 	worker_stats_register();
+	if (worker_set_log_prefix(osp_g.log_prefix, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: log_prefix: %s\n", osp_g.cfg_file, err);
+		return 1;
+	}
 	rpc_register(osp_core_rpc);
 	rpc_register(routing_rpc);
 	if (routing_init(eng, osp_g.script, err, sizeof(err)) < 0) {
@@ -296,7 +290,6 @@ int main(int argc, char **argv)
 	}
 	if (!osp_g.rpc_socket)
 		osp_g.rpc_socket = (char *)osp_default_rpc_socket();
-	ensure_dir_of(osp_g.rpc_socket);
 	if (rpc_server_start(osp_g.rpc_socket, osp_g.rpc_group,
 			     osp_g.rpc_group ? 0660 : 0600) < 0) {
 		LOG_CRIT("cannot open the control socket %s", osp_g.rpc_socket);

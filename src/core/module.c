@@ -29,7 +29,7 @@ static void module_base_name(const char *name, char *out, size_t cap)
 
 /* Kamailio module names that are another name here. */
 static const char *const aliases[][2] = {
-	{"kemix", "kx"},
+	{"kx", "kemix"}, /* the folder (and KSR.kx) vs Kamailio's name */
 	{NULL, NULL},
 };
 

@@ -24,6 +24,7 @@
 #include "core/stats.h"
 #include "core/worker.h"
 #include "net/net_internal.h"
+#include "modules/pv/pv.h"
 #include "sip/msg.h"
 
 typedef struct worker {
@@ -42,6 +43,7 @@ typedef struct worker {
 } worker_t;
 
 static worker_t *workers;
+static pv_fmt_t *log_prefix_fmt; /* log_prefix, compiled at start */
 static int n_workers;
 static int stopping; /* atomic */
 
@@ -54,6 +56,28 @@ OSP_COUNTER(st_script_errors, "core", "script_errors");
 OSP_COUNTER(st_swaps, "core", "interpreter_swaps");
 
 void fwd_stats_register(void);
+
+int worker_set_log_prefix(const char *text, char *err, size_t errlen)
+{
+	if (!text || !*text)
+		return 0;
+	log_prefix_fmt = pv_fmt_parse(str_from(text), err, errlen);
+	return log_prefix_fmt ? 0 : -1;
+}
+
+/* log_prefix is evaluated once per message, when it is configured. */
+static void set_log_prefix(sip_msg_t *msg, char *buf, size_t cap)
+{
+	ksr_ctx_t ctx;
+	str_t out;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.msg = msg;
+	if (pv_fmt_eval(&ctx, log_prefix_fmt, buf, cap, &out) < 0)
+		return;
+	buf[out.len < cap ? out.len : cap - 1] = '\0';
+	osp_log_set_prefix(buf);
+}
 
 void worker_stats_register(void)
 {
@@ -98,15 +122,6 @@ static void maybe_swap(worker_t *w)
 	LOG_DBG("switched to script generation %u", s->gen);
 }
 
-static int run_route(worker_t *w, ksr_ctx_t *ctx, const char *fname)
-{
-	int rc = w->eng->run(w->inst, ctx, fname, NULL);
-
-	if (rc < 0)
-		stats_inc(&st_script_errors);
-	return rc;
-}
-
 static const char *cb_name(const char *configured, const char *dflt)
 {
 	if (!configured || !*configured)
@@ -114,6 +129,37 @@ static const char *cb_name(const char *configured, const char *dflt)
 	if (strcmp(configured, "none") == 0)
 		return NULL;
 	return configured;
+}
+
+static _Thread_local worker_t *cur_worker;
+
+/* The onsend route (kemi.onsend_route_callback, default ksr_onsend_route):
+ * runs in the worker that is sending; KSR.x.drop() there stops the send. */
+static int onsend(sip_msg_t *msg, str_t out)
+{
+	worker_t *w = cur_worker;
+	const char *fname = cb_name(osp_g.onsend_route_cb, "ksr_onsend_route");
+	ksr_ctx_t ctx;
+
+	if (!w || !fname || !w->eng->has(w->inst, fname))
+		return 1;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.msg = msg;
+	ctx.route = KSR_ROUTE_ONSEND;
+	ctx.worker = w->idx;
+	if (w->eng->run(w->inst, &ctx, fname, NULL) < 0)
+		stats_inc(&st_script_errors);
+	OSP_UNUSED(out);
+	return (ctx.flags & KSR_CTX_DROP) ? 0 : 1;
+}
+
+static int run_route(worker_t *w, ksr_ctx_t *ctx, const char *fname)
+{
+	int rc = w->eng->run(w->inst, ctx, fname, NULL);
+
+	if (rc < 0)
+		stats_inc(&st_script_errors);
+	return rc;
 }
 
 static void handle_request(worker_t *w, sip_msg_t *msg)
@@ -180,7 +226,7 @@ static void on_message(char *buf, size_t len, sip_rcv_t *rcv, void *arg)
 	worker_t *w = arg;
 	sip_msg_t msg;
 	const char *why = NULL;
-	char src[64];
+	char src[64], prefix[256];
 
 	maybe_swap(w);
 	memset(&msg, 0, sizeof(msg));
@@ -206,10 +252,13 @@ static void on_message(char *buf, size_t len, sip_rcv_t *rcv, void *arg)
 		}
 		goto done;
 	}
+	if (log_prefix_fmt)
+		set_log_prefix(&msg, prefix, sizeof(prefix));
 	if (msg.kind == SIP_REQUEST)
 		handle_request(w, &msg);
 	else
 		handle_reply(w, &msg);
+	osp_log_set_prefix(NULL);
 done:
 	arena_reset(&w->arena);
 }
@@ -225,6 +274,7 @@ static void *worker_main(void *arg)
 	snprintf(name, sizeof(name), "w%d", w->idx);
 	osp_log_set_thread_name(name);
 	net_worker_idx = w->idx;
+	cur_worker = w;
 	arena_init(&w->arena);
 	if (modules_child_init(w->idx) < 0)
 		goto fail;
@@ -284,6 +334,7 @@ int workers_start(int n)
 	if (!workers)
 		return -OSP_ENOMEM;
 	n_workers = n;
+	osp_onsend_hook = onsend;
 	for (int i = 0; i < n; i++) {
 		worker_t *w = &workers[i];
 		struct epoll_event ee;

@@ -19,7 +19,7 @@ typedef struct net_listener {
 	socklen_t addrlen;
 	int af;                 /* AF_INET / AF_INET6 */
 	char name[96];          /* "udp:127.0.0.1:5060" */
-	char host[64];          /* address text for Via/Record-Route, IPv6 with [] */
+	char host[68];          /* address text for Via/Record-Route, IPv6 with [] */
 	char ip[64];            /* address text without brackets */
 	int port;
 	char adv_host[64];      /* advertised host, empty = host */

@@ -35,11 +35,11 @@ void rpc_foreach(void (*fn)(const rpc_export_t *e, void *arg), void *arg);
 
 /* Standard JSON-RPC 2.0 error codes. Commands may also use their own codes
  * (Kamailio-style 400/404/500) for application errors. */
-#define RPC_E_PARSE -32700
-#define RPC_E_INVALID_REQUEST -32600
+#define RPC_E_PARSE	       -32700
+#define RPC_E_INVALID_REQUEST  -32600
 #define RPC_E_METHOD_NOT_FOUND -32601
-#define RPC_E_INVALID_PARAMS -32602
-#define RPC_E_INTERNAL -32603
+#define RPC_E_INVALID_PARAMS   -32602
+#define RPC_E_INTERNAL	       -32603
 
 /* Positional parameter helpers: NULL / -1 and *err set (-32602) when
  * missing or of the wrong type, or when params is an object (named
@@ -60,7 +60,10 @@ char *rpc_handle(const char *req, size_t len);
 
 /* Control socket (UNIX stream). mode 0 means the default: 0600, or 0660
  * when a group is given; path NULL means osp_default_rpc_socket() (see
- * core/rundir.h). Runs its own thread. Returns 0 or -OSP_E*. */
+ * core/rundir.h). The socket's directory is created when missing (0700,
+ * or 0750 with the group). A stale socket is replaced; a live one, or a
+ * file that is not a socket, makes the start fail. Runs its own thread.
+ * Returns 0 or -OSP_E*. */
 int rpc_server_start(const char *path, const char *group, int mode);
 void rpc_server_stop(void);
 /* Limits of the control socket, to be set before rpc_server_start; 0 keeps

@@ -71,13 +71,17 @@ typedef struct unit_test {
 
 static inline int unit_run_one(const unit_test_t *t)
 {
-	pid_t pid = fork();
+	pid_t pid;
 	int st = 0;
 
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
 	if (pid == 0) {
 		alarm(10);
 		t->fn();
-		exit(0);
+		fflush(stdout);
+		_exit(0);
 	}
 	if (pid < 0 || waitpid(pid, &st, 0) < 0)
 		return 1;

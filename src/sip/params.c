@@ -1,0 +1,105 @@
+/* params.c - generic ";name=value" parameter lists (URI, Via, name-addr). */
+#include "sip/sip_int.h"
+
+/* A parameter list is read in one pass. Whitespace around ';' and '=' is
+ * accepted (RFC 3261 SEMI and EQUAL are SWS-padded in header parameters;
+ * URIs never contain whitespace, sip_uri_parse rejects it beforehand).
+ * Quoted values are returned without their quotes, escapes untouched, so the
+ * value stays a view into the buffer. Empty elements (";;", a trailing ';')
+ * are skipped: they are harmless and some clients send them. The list
+ * ends at end of input or at an unquoted character of `stop`; anything else
+ * that cannot continue the list is an error. */
+int sip_params_parse(arena_t *a, str_t s, const char *stop, sip_param_t **out,
+		     size_t *consumed)
+{
+	const char *p, *end, *b, *q;
+	sip_param_t *head = NULL, **tail = &head, *prm;
+	uint64_t stopset[4] = {0, 0, 0, 0};
+	int n = 0, rc = 0;
+
+	s = sip_nonnull(s);
+	p = s.s;
+	end = s.s + s.len;
+
+	for (; stop && *stop; stop++)
+		stopset[(uint8_t)*stop >> 6] |= 1ull << ((uint8_t)*stop & 63);
+#define IS_STOP(c) (stopset[(uint8_t)(c) >> 6] & (1ull << ((uint8_t)(c)&63)))
+
+	p = sip_skip_ws(p, end);
+	if (p < end && *p == ';')
+		p++;
+	for (;;) {
+		p = sip_skip_ws(p, end);
+		if (p == end || IS_STOP(*p))
+			break;
+		if (*p == ';') {
+			p++;
+			continue;
+		}
+		b = p;
+		while (p < end && SIP_IS(*p, SC_PNAME) && !IS_STOP(*p))
+			p++;
+		if (p == b) {
+			rc = -OSP_EPARSE;
+			goto out;
+		}
+		prm = arena_alloc(a, sizeof(*prm));
+		if (!prm) {
+			rc = -OSP_ENOMEM;
+			goto out;
+		}
+		prm->name = sip_mkstr(b, p);
+		prm->value = (str_t){p, 0};
+		prm->has_value = 0;
+		prm->next = NULL;
+		p = sip_skip_ws(p, end);
+		if (p < end && *p == '=') {
+			p = sip_skip_ws(p + 1, end);
+			prm->has_value = 1;
+			if (p < end && *p == '"') {
+				q = sip_quoted_end(p, end);
+				if (!q) {
+					rc = -OSP_EPARSE;
+					goto out;
+				}
+				prm->value = sip_mkstr(p + 1, q - 1);
+				p = q;
+			} else {
+				b = p;
+				while (p < end && SIP_IS(*p, SC_PVAL) &&
+				       !IS_STOP(*p))
+					p++;
+				prm->value = sip_mkstr(b, p);
+			}
+			p = sip_skip_ws(p, end);
+		}
+		*tail = prm;
+		tail = &prm->next;
+		n++;
+		if (p == end || IS_STOP(*p))
+			break;
+		if (*p != ';') {
+			rc = -OSP_EPARSE;
+			goto out;
+		}
+		p++;
+	}
+#undef IS_STOP
+	rc = n;
+out:
+	if (rc >= 0) {
+		*out = head;
+		if (consumed)
+			*consumed = (size_t)(p - s.s);
+	}
+	return rc;
+}
+
+const sip_param_t *sip_param_find(const sip_param_t *p, str_t name)
+{
+	for (; p; p = p->next)
+		if (p->name.len == name.len &&
+		    strncasecmp(p->name.s, name.s, name.len) == 0)
+			return p;
+	return NULL;
+}

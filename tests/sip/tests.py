@@ -1,0 +1,617 @@
+"""tests.py - the end-to-end tests. Each is a function fn(ctx) registered
+with @e2e_test; see README.md for how to add one."""
+
+import json
+import os
+import random
+import re
+import signal
+import socket
+import stat
+import time
+import uuid
+
+from harness import (check, e2e_test, fail, free_port, have_ipv6,
+                     hostport, raw_udp_request, status_line)
+
+# Lines of script_error.lua that raise (see the comment in that file).
+SCRIPT_ERROR_LINES = {"nil": 9, "badarg": 11}
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def uac(ctx, srv_addr, expect=200, calls=3, rate=50, transport="u1",
+        local_ip="127.0.0.1", **kw):
+    """sipp OPTIONS UAC expecting `expect` on every call."""
+    return ctx.sipp("uac_options", remote=srv_addr, local_ip=local_ip,
+                    transport=transport, calls=calls, rate=rate,
+                    subst={"EXPECT": expect}, **kw)
+
+
+def uac_errors(r, calls, reason=None, what=""):
+    """Problems with a finished UAC run, as a list of strings: not all
+    calls successful, or a reason phrase other than `reason`."""
+    if r.rc != 0 or r.failed not in (0, -1) or r.successful != calls:
+        return ["%s: %s" % (what, r.describe())]
+    if reason is not None:
+        got = r.reasons()
+        bad = [g for g in got if g != reason]
+        if bad or len(got) != calls:
+            return ["%s: reason phrases %r, want %d x %r" % (
+                what, sorted(set(got)), calls, reason)]
+    return []
+
+
+def sip_request(lh, lp, dst, method="OPTIONS", start=None, drop=(),
+                replace=None, body=b"", branch=None):
+    """A request as bytes, with Via sent-by lh:lp (so a reply can be routed
+    back to the sending socket). drop: header names to leave out;
+    replace: {header name: raw value} to put instead of the usual value."""
+    branch = branch or "z9hG4bK-e2e-" + uuid.uuid4().hex[:12]
+    hp = hostport(lh, lp)
+    hdrs = [
+        ("Via", "SIP/2.0/UDP %s;branch=%s;rport" % (hp, branch)),
+        ("Max-Forwards", "70"),
+        ("From", "<sip:e2e@%s>;tag=%s" % (hp, uuid.uuid4().hex[:8])),
+        ("To", "<sip:osprey@%s>" % dst),
+        ("Call-ID", "%s@e2e" % uuid.uuid4().hex),
+        ("CSeq", "1 %s" % method),
+        ("Content-Length", str(len(body))),
+    ]
+    replace = replace or {}
+    lines = [start or "%s sip:osprey@%s SIP/2.0" % (method, dst)]
+    for name, value in hdrs:
+        if name in drop:
+            continue
+        lines.append("%s: %s" % (name, replace.get(name, value)))
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body, branch
+
+
+def probe(srv, user="probe", timeout=2.0):
+    """One well-formed OPTIONS over UDP from Python; returns the response
+    status line (or None). Used where a single check is enough and sipp
+    would only add noise."""
+    dst = srv.addr
+
+    def build(lh, lp):
+        data, _ = sip_request(lh, lp, dst, start="OPTIONS sip:%s@%s SIP/2.0"
+                              % (user, dst))
+        return data
+
+    return status_line(raw_udp_request((srv.host, srv.port), build, timeout))
+
+
+def malformed_cases():
+    """(name, builder(lh, lp, dst) -> bytes, expectation): '400' (must get
+    a 400 that echoes our Via branch), 'drop' (no answer at all) or
+    '400|drop' (either; the request line is too broken to insist). No case
+    may ever get any other answer: the routing script answers 200 to all it
+    sees, so a 200 means a malformed message reached the script."""
+
+    def mk(**kw):
+        def b(lh, lp, dst):
+            data, branch = sip_request(lh, lp, dst, **kw)
+            b.branch = branch
+            return data
+        return b
+
+    rnd = random.Random(5060)
+    garbage = bytes(rnd.randrange(256) for _ in range(300))
+
+    def raw(data):
+        def b(lh, lp, dst):
+            b.branch = None
+            return data
+        return b
+
+    return [
+        ("start_line_garbage", mk(start="THIS IS NOT SIP AT ALL"), "400|drop"),
+        ("start_line_bad_version", mk(start="OPTIONS sip:o@127.0.0.1 SIP/3.0"),
+         "400|drop"),
+        ("start_line_no_uri", mk(start="OPTIONS SIP/2.0"), "400|drop"),
+        ("missing_call_id", mk(drop=("Call-ID",)), "400"),
+        ("missing_from", mk(drop=("From",)), "400"),
+        ("missing_to", mk(drop=("To",)), "400"),
+        ("missing_cseq", mk(drop=("CSeq",)), "400"),
+        ("bad_cseq", mk(replace={"CSeq": "one OPTIONS"}), "400"),
+        ("missing_via", mk(drop=("Via",)), "drop"),
+        ("bad_via", mk(replace={"Via": "garbage"}), "400|drop"),
+        ("content_length_too_large",
+         mk(replace={"Content-Length": "100"}, body=b"hello"), "400"),
+        ("content_length_not_numeric",
+         mk(replace={"Content-Length": "abc"}), "400"),
+        ("garbage_bytes", raw(garbage), "drop"),
+        ("nul_bytes", raw(b"\x00" * 64), "drop"),
+        ("truncated_headers", raw(b"OPTIONS sip:o@127.0.0.1 SIP/2.0\r\nVia: SI"),
+         "400|drop"),
+    ]
+
+
+def counter_deltas(before, after, rx):
+    """{name: increase} of counters whose name matches regex rx."""
+    out = {}
+    for k, v in after.items():
+        if re.search(rx, k):
+            d = v - before.get(k, 0)
+            if d:
+                out[k] = d
+    return out
+
+
+# Counters of malformed input (src/core/worker.c): parse_errors (the parser
+# gave up), bad_requests (parsed, but a mandatory header is missing or
+# broken), drop_requests (no answer could be sent).
+PARSE_ERROR_RX = r"^core:(parse_errors|bad_requests|drop_requests)$"
+
+
+# ---------------------------------------------------------------- tests
+
+
+@e2e_test(timeout=60)
+def options_200(ctx):
+    """OPTIONS -> 200 OK (sl_send_reply) over UDP, TCP, and IPv6."""
+    script = ctx.script("options.lua")
+    p4 = free_port()
+    listens = ["udp:127.0.0.1:%d" % p4, "tcp:127.0.0.1:%d" % p4]
+    cases = [("udp", "127.0.0.1", p4, "u1"), ("tcp", "127.0.0.1", p4, "t1")]
+    if have_ipv6():
+        p6 = free_port("::1")
+        listens += ["udp:[::1]:%d" % p6, "tcp:[::1]:%d" % p6]
+        cases += [("udp6", "::1", p6, "u1"), ("tcp6", "::1", p6, "t1")]
+    else:
+        ctx.note("IPv6 cases skipped: ::1 not available")
+    srv = ctx.server(script, listens)
+    errors = []
+    for label, host, port, t in cases:
+        r = uac(ctx, hostport(host, port), 200, calls=5, transport=t,
+                local_ip=host)
+        errors += uac_errors(r, 5, "OK", label)
+    srv.expect_alive()
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=60)
+def maxfwd_483(ctx):
+    """Max-Forwards: 0 -> 483 (process_maxfwd), 70 -> 200."""
+    srv = ctx.server(ctx.script("maxfwd.lua"))
+    errors = []
+    r = uac(ctx, srv.addr, 483, calls=3, keys={"maxfwd": "0"})
+    errors += uac_errors(r, 3, "Too Many Hops", "Max-Forwards 0")
+    r = uac(ctx, srv.addr, 200, calls=3, keys={"maxfwd": "70"})
+    errors += uac_errors(r, 3, "OK", "Max-Forwards 70")
+    srv.expect_alive()
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=90)
+def hdr_append_forward(ctx):
+    """hdr.append + stateless forward to a sipp UAS and back by Via, over
+    UDP (R-URI and $du), TCP and IPv6."""
+    cases = [("udp_ruri", "127.0.0.1", "udp", False),
+             ("udp_du", "127.0.0.1", "udp", True),
+             ("tcp_du", "127.0.0.1", "tcp", True)]
+    if have_ipv6():
+        cases += [("udp6_du", "::1", "udp", True),
+                  ("tcp6_du", "::1", "tcp", True)]
+    else:
+        ctx.note("IPv6 cases skipped: ::1 not available")
+    errors = []
+    calls = 3
+    for label, host, proto, use_du in cases:
+        uas_port = free_port(host)
+        uas_hp = hostport(host, uas_port)
+        dst = "sip:%s;transport=%s" % (uas_hp, proto) if use_du else ""
+        script = ctx.script("forward.lua", "forward-%s.lua" % label, DST=dst)
+        port = free_port(host)
+        hp = hostport(host, port)
+        srv = ctx.server(script, ["udp:" + hp, "tcp:" + hp])
+        t = "t1" if proto == "tcp" else "u1"
+        uas = ctx.sipp("uas_expect_hdr", local_ip=host, transport=t,
+                       calls=calls, port=uas_port, timeout=20,
+                       recv_timeout=15000, background=True)
+        time.sleep(0.3)  # let the UAS bind
+        r = uac(ctx, hp, 200, calls=calls, rate=20, transport=t,
+                local_ip=host, ruri_host=None if use_du else uas_hp)
+        errors += uac_errors(r, calls, "OK", label + " UAC")
+        ur = uas.wait()
+        if ur.rc != 0 or ur.successful != calls:
+            errors.append("%s UAS (checks X-Osprey: yes): %s"
+                          % (label, ur.describe()))
+        if not srv.alive():
+            errors.append("%s: server died" % label)
+        srv.stop()
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=60)
+def malformed(ctx):
+    """Malformed requests: 400 when routable, dropped otherwise, counted;
+    the server keeps answering."""
+    srv = ctx.server(ctx.script("options.lua"))
+    before = srv.stats()
+    errors = []
+    wait = 0.5
+    dropped = 0
+    cases = malformed_cases()
+    for name, build, expect in cases:
+        def b(lh, lp):
+            return build(lh, lp, srv.addr)
+        reply = raw_udp_request((srv.host, srv.port), b, timeout=wait)
+        sl = status_line(reply)
+        if reply is None:
+            dropped += 1
+            if "drop" not in expect:
+                errors.append("%s: no reply, want 400" % name)
+            continue
+        if not sl.startswith("SIP/2.0 400"):
+            errors.append("%s: got %r, want %s" % (name, sl, expect))
+            continue
+        if "400" not in expect:
+            errors.append("%s: got %r, want it dropped" % (name, sl))
+            continue
+        if build.branch and build.branch.encode() not in reply:
+            errors.append("%s: the 400 does not carry our Via branch" % name)
+    srv.expect_alive("after malformed input")
+    after = srv.stats()
+    deltas = counter_deltas(before, after, PARSE_ERROR_RX)
+    ctx.note("counters moved: %s" % deltas)
+    counted = (deltas.get("core:parse_errors", 0)
+               + deltas.get("core:bad_requests", 0))
+    if counted < len(cases):
+        errors.append("core:parse_errors + core:bad_requests moved by %d, "
+                      "want >= %d (one per malformed message); deltas %s"
+                      % (counted, len(cases), deltas))
+    if deltas.get("core:drop_requests", 0) < dropped:
+        errors.append("core:drop_requests moved by %d, want >= %d (the "
+                      "messages that got no answer)"
+                      % (deltas.get("core:drop_requests", 0), dropped))
+    r = uac(ctx, srv.addr, 200, calls=3)
+    errors += uac_errors(r, 3, "OK", "OPTIONS afterwards")
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=60)
+def script_error_500(ctx):
+    """A Lua runtime error and a bad KSR argument give 500 and a log line
+    with file:line; the server keeps answering."""
+    script = ctx.script("script_error.lua")
+    srv = ctx.server(script)
+    errors = []
+    for user, line in SCRIPT_ERROR_LINES.items():
+        mark = srv.mark()
+        r = uac(ctx, srv.addr, 500, calls=2, service=user)
+        errors += uac_errors(r, 2, None, "R-URI user %s" % user)
+        where = "script_error.lua:%d" % line
+        if not srv.wait_log(re.escape(where), since=mark, timeout=2):
+            errors.append("%s: no log line mentions %s; logged:\n%s" % (
+                user, where, "\n".join("    | " + l for l in
+                                       srv.lines_since(mark)[-10:])))
+        if user == "badarg" and not srv.wait_log(
+                r"sl_send_reply|bad argument|number expected", since=mark,
+                timeout=0.5):
+            errors.append("badarg: the log does not name the failing call")
+        if not srv.alive():
+            errors.append("server died after %s" % user)
+            break
+    srv.expect_alive()
+    r = uac(ctx, srv.addr, 200, calls=3, service="fine")
+    errors += uac_errors(r, 3, "OK", "OPTIONS afterwards")
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=150)
+def reload_under_load(ctx):
+    """20 app_lua.reload (OK-A/OK-B) plus one broken script during 20 s of
+    sipp load at 100 cps: no request unanswered, both versions seen, the
+    broken one rejected with file:line while the old one keeps running."""
+    script = ctx.script("reload.lua", REASON="OK-A")
+    srv = ctx.server(script)
+    calls, rate = 2000, 100
+    load = ctx.sipp("uac_options", remote=srv.addr, calls=calls, rate=rate,
+                    subst={"EXPECT": 200}, timeout=90, recv_timeout=5000,
+                    background=True, trace_msg=False)
+    errors = []
+    current = "OK-A"
+    time.sleep(0.5)
+    sdir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scripts")
+    with open(os.path.join(sdir, "reload_broken.lua")) as f:
+        broken = f.read()
+    with open(os.path.join(sdir, "reload.lua")) as f:
+        template = f.read()
+    for i in range(20):
+        if i == 10:
+            ctx.write_file("reload.lua", broken)
+            ok, out, rc = srv.ctl("app_lua.reload")
+            if ok:
+                errors.append("reload of a broken script answered success: %s"
+                              % out.strip())
+            elif not re.search(r"reload\.lua:4\b", out):
+                errors.append("broken reload: the error does not name "
+                              "reload.lua:4: %s" % out.strip())
+            time.sleep(0.5)  # the broken file stays on disk meanwhile
+            sl = probe(srv, "after-broken")
+            if sl != "SIP/2.0 200 %s" % current:
+                errors.append("after the broken reload: got %r, want the "
+                              "previous version (200 %s)" % (sl, current))
+        current = "OK-B" if current == "OK-A" else "OK-A"
+        # same line numbers as the template: the version goes at the end
+        ctx.write_file("reload.lua", template.replace("@REASON@", current)
+                       + "-- version %d\n" % i)
+        ok, out, rc = srv.ctl("app_lua.reload")
+        if not ok:
+            errors.append("reload %d failed: %s" % (i, out.strip()))
+        time.sleep(0.9)
+        if not srv.alive():
+            break
+    r = load.wait()
+    srv.expect_alive("during reloads")
+    errors += uac_errors(r, calls, None, "load")
+    reasons = r.reasons()
+    counts = {x: reasons.count(x) for x in set(reasons)}
+    ctx.note("reason phrases seen: %s" % counts)
+    for want in ("OK-A", "OK-B"):
+        if not counts.get(want):
+            errors.append("reason %s never seen (saw %s)" % (want, counts))
+    others = set(counts) - {"OK-A", "OK-B"}
+    if others:
+        errors.append("unexpected reason phrases: %s" % sorted(others))
+    sl = probe(srv, "final")
+    if sl != "SIP/2.0 200 %s" % current:
+        errors.append("after the last reload: got %r, want 200 %s"
+                      % (sl, current))
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=90)
+def flood_10k(ctx):
+    """10,000 malformed datagrams: the server still answers and logs fewer
+    than 200 lines for the flood."""
+    srv = ctx.server(ctx.script("options.lua"))
+    mark = srv.mark()
+    cases = malformed_cases()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    lh, lp = s.getsockname()
+    payloads = [b(lh, lp, srv.addr) for _, b, _ in cases]
+    dest = (srv.host, srv.port)
+    sent = 0
+    t0 = time.time()
+    for i in range(10000):
+        try:
+            s.sendto(payloads[i % len(payloads)], dest)
+            sent += 1
+        except OSError:
+            pass
+        if i % 200 == 199:
+            time.sleep(0.002)  # keep it fast, but not all lost in buffers
+    s.close()
+    ctx.log("sent %d datagrams in %.2fs" % (sent, time.time() - t0))
+    time.sleep(2.5)  # let rate-limit summaries come out
+    srv.expect_alive("after the flood")
+    flood_lines = srv.lines_since(mark)
+    r = uac(ctx, srv.addr, 200, calls=3)
+    errors = uac_errors(r, 3, "OK", "OPTIONS after the flood")
+    ctx.note("%d log lines during the flood" % len(flood_lines))
+    if len(flood_lines) >= 200:
+        errors.append("%d log lines for the flood (want < 200); first ones:\n%s"
+                      % (len(flood_lines), "\n".join(
+                          "    | " + l for l in flood_lines[:8])))
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=60)
+def rpc(ctx):
+    """Control socket: mode 0600, core.version/uptime, app_lua.api_list,
+    unknown method and invalid JSON give JSON-RPC errors."""
+    srv = ctx.server(ctx.script("options.lua"))
+    errors = []
+    mode = stat.S_IMODE(os.stat(srv.sock).st_mode)
+    if mode != 0o600:
+        errors.append("socket mode is %o, want 600" % mode)
+
+    ok, out, rc = srv.ctl("core.version")
+    if not ok or not re.search(r"\d+\.\d+", out):
+        errors.append("core.version: exit %s, output %r" % (rc, out[:300]))
+    ok, out, rc = srv.ctl("core.uptime")
+    if not ok or not re.search(r"\d", out):
+        errors.append("core.uptime: exit %s, output %r" % (rc, out[:300]))
+    ok, out, rc = srv.ctl("app_lua.api_list")
+    if not ok or "sl_send_reply" not in out:
+        errors.append("app_lua.api_list: exit %s, no sl_send_reply in %r"
+                      % (rc, out[:300]))
+    ok, out, rc = srv.ctl("no.such_method")
+    if ok:
+        errors.append("ospreyctl no.such_method answered success: %r"
+                      % out[:300])
+
+    def rpc_error(resp, code, what):
+        if not isinstance(resp, dict):
+            return ["%s: reply is not a JSON object: %r" % (what, resp)]
+        e = resp.get("error")
+        if not isinstance(e, dict) or e.get("code") != code:
+            return ["%s: want error code %d, got %r" % (what, code, resp)]
+        if resp.get("jsonrpc") != "2.0":
+            return ["%s: reply lacks \"jsonrpc\": \"2.0\": %r" % (what, resp)]
+        return []
+
+    req = {"jsonrpc": "2.0", "method": "no.such_method", "id": 7}
+    resp = srv.rpc_raw(json.dumps(req).encode() + b"\n")
+    errors += rpc_error(resp, -32601, "unknown method (raw)")
+    if isinstance(resp, dict) and resp.get("id") != 7:
+        errors.append("unknown method: reply id %r, want 7" % resp.get("id"))
+    resp = srv.rpc_raw(b'{"jsonrpc": "2.0", "method": }\n')
+    errors += rpc_error(resp, -32700, "invalid JSON (balanced braces)")
+    resp = srv.rpc_raw(b'this is not json\n')
+    errors += rpc_error(resp, -32700, "not JSON at all")
+    resp = srv.rpc_raw(b'{"jsonrpc": "2.0", "id": 3}\n')
+    errors += rpc_error(resp, -32600, "request without method")
+    req = {"jsonrpc": "2.0", "method": "core.version", "id": "v"}
+    resp = srv.rpc_raw(json.dumps(req).encode() + b"\n")
+    if not (isinstance(resp, dict) and "result" in resp
+            and resp.get("id") == "v"):
+        errors.append("core.version (raw): %r" % (resp,))
+    srv.expect_alive("after RPC calls")
+    check(probe(srv) == "SIP/2.0 200 OK", "OPTIONS after RPC calls not 200")
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=60)
+def stats_counters(ctx):
+    """stats.get_statistics: "group:name = value" strings; the request and
+    reply counters move by the number of OPTIONS answered."""
+    srv = ctx.server(ctx.script("options.lua"))
+    before = srv.stats()
+    r = uac(ctx, srv.addr, 200, calls=10, rate=100)
+    errors = uac_errors(r, 10, "OK", "OPTIONS")
+    after = srv.stats()
+    d = counter_deltas(before, after, r".")
+    ctx.note("deltas after 10 OPTIONS: %s" % d)
+    want = "core:rcv_requests"
+    if want not in after:
+        errors.append("no %s counter (have: %s)" % (want, sorted(after)))
+    elif d.get(want, 0) < 10:
+        errors.append("%s moved by %s, want >= 10" % (want, d.get(want, 0)))
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=30)
+def api_json(ctx):
+    """osprey --api json lists the KSR functions with their types."""
+    r = ctx.run([ctx.osprey, "--api", "json"], timeout=10)
+    check(r.returncode == 0, "osprey --api json exited %s: %s"
+          % (r.returncode, r.stderr[-500:]))
+    try:
+        doc = json.loads(r.stdout)
+    except ValueError as e:
+        fail("output is not JSON (%s): %r" % (e, r.stdout[:300]))
+    funcs = {}
+
+    def walk(v):
+        if isinstance(v, dict):
+            if "name" in v and isinstance(v.get("name"), str) and (
+                    "params" in v or "ret" in v or "module" in v):
+                mod = v.get("module") or ""
+                full = "%s.%s" % (mod, v["name"]) if mod else v["name"]
+                funcs[full] = v
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+
+    walk(doc)
+    check(funcs, "no function entries (objects with name/module/params/ret) "
+          "found in %r" % r.stdout[:300])
+    want = ["sl.sl_send_reply", "sl.send_reply", "maxfwd.process_maxfwd",
+            "hdr.append", "pv.get", "x.exit", "is_method_in", "forward",
+            "setdsturi", "info"]
+    missing = [w for w in want if w not in funcs]
+    errors = []
+    if missing:
+        errors.append("missing: %s (have %d, e.g. %s)" % (
+            missing, len(funcs), sorted(funcs)[:15]))
+    for name, f in funcs.items():
+        if "ret" not in f or "params" not in f:
+            errors.append("%s lacks ret/params: %r" % (name, f))
+            break
+    f = funcs.get("sl.sl_send_reply")
+    if f:
+        ptypes = json.dumps(f.get("params")).lower()
+        if not (re.search(r"int", ptypes) and re.search(r"str", ptypes)):
+            errors.append("sl.sl_send_reply params should be int, str: %r"
+                          % f.get("params"))
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=30)
+def check_mode(ctx):
+    """osprey -c: broken script -> non-zero + file:line, good -> 0, unknown
+    module in a config -> non-zero + file:line."""
+    errors = []
+    good = ctx.script("good.lua")
+    broken = ctx.script("broken.lua")
+    r = ctx.run([ctx.osprey, "-c", "-f", good], timeout=10)
+    if r.returncode != 0:
+        errors.append("-c good.lua exited %s: %s" % (
+            r.returncode, (r.stdout + r.stderr)[-500:]))
+    r = ctx.run([ctx.osprey, "-c", "-f", broken], timeout=10)
+    out = r.stdout + r.stderr
+    if r.returncode == 0:
+        errors.append("-c broken.lua exited 0")
+    if not re.search(r"broken\.lua:6:", out):
+        errors.append("-c broken.lua: no 'broken.lua:6:' in %r" % out[-500:])
+    cfg = ctx.script("unknown_module.cfg", PORT=free_port(), SCRIPT=good)
+    r = ctx.run([ctx.osprey, "-c", "-f", cfg], timeout=10)
+    out = r.stdout + r.stderr
+    if r.returncode == 0:
+        errors.append("-c unknown_module.cfg exited 0")
+    if not re.search(r"unknown_module\.cfg:7\b", out):
+        errors.append("-c unknown_module.cfg: no 'unknown_module.cfg:7' in %r"
+                      % out[-500:])
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=60)
+def config_file(ctx):
+    """A kamailio.cfg-style config (listen, loadmodule, modparam app_lua
+    load, cfgengine lua) starts and answers over UDP and TCP."""
+    script = ctx.script("maxfwd.lua")
+    port = free_port()
+    cfg = ctx.script("osprey.cfg", LISTEN="127.0.0.1", PORT=port,
+                     SCRIPT=script)
+    srv = ctx.server(cfg, listens=[], wait_ports=[
+        ("udp", "127.0.0.1", port), ("tcp", "127.0.0.1", port)])
+    errors = []
+    r = uac(ctx, srv.addr, 200, calls=3)
+    errors += uac_errors(r, 3, "OK", "udp")
+    r = uac(ctx, srv.addr, 200, calls=3, transport="t1")
+    errors += uac_errors(r, 3, "OK", "tcp")
+    r = uac(ctx, srv.addr, 483, calls=2, keys={"maxfwd": "0"})
+    errors += uac_errors(r, 2, "Too Many Hops", "Max-Forwards 0")
+    srv.expect_alive()
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=60)
+def sighup_reload(ctx):
+    """SIGHUP reloads the routing script."""
+    srv = ctx.server(ctx.script("reload.lua", REASON="OK-A"))
+    check(probe(srv) == "SIP/2.0 200 OK-A", "first OPTIONS not 200 OK-A")
+    ctx.script("reload.lua", REASON="OK-B")
+    srv.send_signal(signal.SIGHUP)
+    deadline = time.time() + 3
+    sl = None
+    while time.time() < deadline:
+        sl = probe(srv)
+        if sl == "SIP/2.0 200 OK-B":
+            break
+        time.sleep(0.1)
+    srv.expect_alive("after SIGHUP")
+    check(sl == "SIP/2.0 200 OK-B", "after SIGHUP: %r, want 200 OK-B" % sl)
+
+
+@e2e_test(timeout=60)
+def graceful_shutdown(ctx):
+    """SIGTERM (and SIGINT) -> exit code 0 within a few seconds."""
+    errors = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        srv = ctx.server(ctx.script("options.lua"))
+        # a TCP connection left open must not block the exit
+        c = socket.create_connection((srv.host, srv.port), timeout=2)
+        sl = probe(srv)
+        if sl != "SIP/2.0 200 OK":
+            errors.append("%s: OPTIONS before stopping got %r" % (sig.name, sl))
+        t0 = time.time()
+        rc = srv.stop(sig, timeout=5)
+        dt = time.time() - t0
+        c.close()
+        if rc is None:
+            errors.append("%s: still running 5 s later (killed)" % sig.name)
+        elif rc != 0:
+            errors.append("%s: exit code %s, want 0" % (sig.name, rc))
+        else:
+            ctx.note("%s: exited 0 in %.2fs" % (sig.name, dt))
+        if os.path.exists(srv.sock):
+            ctx.note("%s: control socket file left behind" % sig.name)
+    check(not errors, "\n  ".join(errors))
