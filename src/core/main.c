@@ -15,6 +15,7 @@
 #include "core/routing.h"
 #include "core/routing_rpc.h"
 #include "core/rundir.h"
+#include "core/timer.h"
 #include "core/worker.h"
 #include "engines/engine.h"
 #include "net/net.h"
@@ -295,6 +296,10 @@ int main(int argc, char **argv)
 		LOG_CRIT("cannot open the control socket %s", osp_g.rpc_socket);
 		return 1;
 	}
+	if (osp_timers_start() < 0) {
+		LOG_CRIT("cannot start the timer thread");
+		return 1;
+	}
 	if (workers_start(osp_g.workers) < 0) {
 		LOG_CRIT("cannot start the workers");
 		rpc_server_stop();
@@ -318,6 +323,7 @@ int main(int argc, char **argv)
 	}
 	LOG_NOTICE("signal %d: shutting down", sig);
 	workers_stop();
+	osp_timers_stop();
 	rpc_server_stop();
 	net_destroy();
 	modules_destroy();

@@ -27,6 +27,12 @@
 #include "modules/pv/pv.h"
 #include "sip/msg.h"
 
+typedef struct worker_job {
+	void (*fn)(void *arg);
+	void *arg;
+	struct worker_job *next;
+} worker_job_t;
+
 typedef struct worker {
 	int idx;
 	pthread_t th;
@@ -40,7 +46,11 @@ typedef struct worker {
 	arena_t arena;
 	uint64_t msg_seq;
 	int ready; /* 1 started, -1 failed */
+	pthread_mutex_t jobs_lock;
+	worker_job_t *jobs, *jobs_tail;
 } worker_t;
+
+osp_reply_hook_fn osp_reply_hook;
 
 static worker_t *workers;
 static pv_fmt_t *log_prefix_fmt; /* log_prefix, compiled at start */
@@ -207,6 +217,8 @@ static void handle_reply(worker_t *w, sip_msg_t *msg)
 			 why ? why : "malformed");
 		return;
 	}
+	if (osp_reply_hook && osp_reply_hook(msg))
+		return;
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.msg = msg;
 	ctx.route = KSR_ROUTE_REPLY;
@@ -263,6 +275,74 @@ done:
 	arena_reset(&w->arena);
 }
 
+int worker_current(void)
+{
+	return cur_worker ? cur_worker->idx : -1;
+}
+
+int worker_run_route(ksr_ctx_t *ctx, const char *fname)
+{
+	worker_t *w = cur_worker;
+
+	if (!w)
+		return -2;
+	maybe_swap(w);
+	ctx->worker = w->idx;
+	return run_route(w, ctx, fname);
+}
+
+int worker_post(int worker, void (*fn)(void *arg), void *arg)
+{
+	static unsigned rr;
+	worker_job_t *j;
+	worker_t *w;
+	uint64_t one = 1;
+
+	if (!n_workers)
+		return -1;
+	if (worker < 0 || worker >= n_workers)
+		worker = (int)(__atomic_fetch_add(&rr, 1, __ATOMIC_RELAXED) %
+			       (unsigned)n_workers);
+	w = &workers[worker];
+	j = malloc(sizeof(*j));
+	if (!j)
+		return -1;
+	j->fn = fn;
+	j->arg = arg;
+	j->next = NULL;
+	pthread_mutex_lock(&w->jobs_lock);
+	if (w->jobs_tail)
+		w->jobs_tail->next = j;
+	else
+		w->jobs = j;
+	w->jobs_tail = j;
+	pthread_mutex_unlock(&w->jobs_lock);
+	if (write(w->wakefd, &one, sizeof(one)) < 0)
+		LOG_DBG("wake write failed: %s", strerror(errno));
+	return 0;
+}
+
+static void run_jobs(worker_t *w)
+{
+	uint64_t v;
+	worker_job_t *j;
+
+	if (read(w->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		LOG_DBG("eventfd read: %s", strerror(errno));
+	pthread_mutex_lock(&w->jobs_lock);
+	j = w->jobs;
+	w->jobs = w->jobs_tail = NULL;
+	pthread_mutex_unlock(&w->jobs_lock);
+	while (j) {
+		worker_job_t *n = j->next;
+
+		j->fn(j->arg);
+		arena_reset(&w->arena);
+		free(j);
+		j = n;
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	worker_t *w = arg;
@@ -307,6 +387,7 @@ static void *worker_main(void *arg)
 						    on_message, w);
 				break;
 			case NET_EV_WAKE:
+				run_jobs(w);
 				break;
 			}
 		}
@@ -340,6 +421,7 @@ int workers_start(int n)
 		struct epoll_event ee;
 
 		w->idx = i;
+		pthread_mutex_init(&w->jobs_lock, NULL);
 		w->epfd = epoll_create1(EPOLL_CLOEXEC);
 		w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (w->epfd < 0 || w->wakefd < 0)
@@ -377,9 +459,16 @@ void workers_stop(void)
 		if (write(workers[i].wakefd, &one, sizeof(one)) < 0)
 			LOG_DBG("wake write failed: %s", strerror(errno));
 	for (int i = 0; i < n_workers; i++) {
+		worker_job_t *j, *n;
+
 		pthread_join(workers[i].th, NULL);
 		close(workers[i].epfd);
 		close(workers[i].wakefd);
+		for (j = workers[i].jobs; j; j = n) {
+			n = j->next;
+			free(j);
+		}
+		pthread_mutex_destroy(&workers[i].jobs_lock);
 	}
 	free(workers);
 	workers = NULL;

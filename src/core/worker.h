@@ -9,4 +9,23 @@ void worker_stats_register(void);
 /* Compile log_prefix (pseudo-variables allowed); 0 or -1 with err. */
 int worker_set_log_prefix(const char *text, char *err, size_t errlen);
 
+#include "kemi/kemi.h"
+#include "sip/msg.h"
+
+/* Run fn(arg) on worker `worker` (any worker, round robin, when < 0),
+ * between two messages. Used by the timer thread and the control thread to
+ * hand over work that needs an interpreter. 0 or -1 (not running). */
+int worker_post(int worker, void (*fn)(void *arg), void *arg);
+/* Index of the calling worker thread, -1 elsewhere. */
+int worker_current(void);
+/* From a worker thread: run script function fname with ctx (the route
+ * type, message and flags are the caller's). Engine result: 1 ran, 0 not
+ * defined, -1 script error; -2 when not called on a worker. */
+int worker_run_route(ksr_ctx_t *ctx, const char *fname);
+
+/* Called for each received reply before the reply route; returns 1 when
+ * it consumed the reply (the transaction layer), 0 to go on statelessly. */
+typedef int (*osp_reply_hook_fn)(sip_msg_t *msg);
+extern osp_reply_hook_fn osp_reply_hook;
+
 #endif

@@ -301,6 +301,12 @@ typedef struct sip_msg {
 		forward_no_connect : 1, reply_close : 1, forward_close : 1,
 		replied : 1; /* a final reply was sent for this request */
 
+	/* destination set: branches beyond the R-URI (core/dset.h) */
+	void *dset;
+	str_t path_vec; /* Path of branch 0, becomes Route headers */
+	int ruri_q;     /* q of branch 0 (x1000), valid when has_ruri_q */
+	int has_ruri_q;
+
 	sip_rcv_t rcv;
 	uint64_t id; /* unique per received message */
 } sip_msg_t;

@@ -233,12 +233,14 @@ def malformed(ctx):
     errors = []
     wait = 0.5
     dropped = 0
+    outcomes = []
     cases = malformed_cases()
     for name, build, expect in cases:
         def b(lh, lp):
             return build(lh, lp, srv.addr)
         reply = raw_udp_request((srv.host, srv.port), b, timeout=wait)
         sl = status_line(reply)
+        outcomes.append("%s=%s" % (name, sl[8:11] if sl else "drop"))
         if reply is None:
             dropped += 1
             if "drop" not in expect:
@@ -252,6 +254,7 @@ def malformed(ctx):
             continue
         if build.branch and build.branch.encode() not in reply:
             errors.append("%s: the 400 does not carry our Via branch" % name)
+    ctx.note("outcomes: " + " ".join(outcomes))
     srv.expect_alive("after malformed input")
     after = srv.stats()
     deltas = counter_deltas(before, after, PARSE_ERROR_RX)
@@ -268,6 +271,130 @@ def malformed(ctx):
                       % (deltas.get("core:drop_requests", 0), dropped))
     r = uac(ctx, srv.addr, 200, calls=3)
     errors += uac_errors(r, 3, "OK", "OPTIONS afterwards")
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=60)
+def tcp_framing(ctx):
+    """TCP: pipelined requests, a request split byte by byte, a body
+    announced by Content-Length, and garbage on one connection (answered
+    400 or closed) not disturbing the others."""
+    srv = ctx.server(ctx.script("options.lua"))
+    errors = []
+
+    def conn():
+        c = socket.create_connection((srv.host, srv.port), timeout=3)
+        return c, c.getsockname()
+
+    def read_replies(c, n, timeout=3.0):
+        """Status lines of up to n replies on c (framed by
+        Content-Length: 0, as the test requests have no body)."""
+        buf = b""
+        deadline = time.time() + timeout
+        while buf.count(b"\r\n\r\n") < n and time.time() < deadline:
+            c.settimeout(max(0.05, deadline - time.time()))
+            try:
+                chunk = c.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            buf += chunk
+        return [m.split(b"\r\n", 1)[0].decode(errors="replace")
+                for m in buf.split(b"\r\n\r\n") if m.strip()]
+
+    def tcp_req(lh, lp, **kw):
+        data, _ = sip_request(lh, lp, srv.addr, **kw)
+        return data.replace(b"SIP/2.0/UDP", b"SIP/2.0/TCP")
+
+    c, (lh, lp) = conn()
+    c.sendall(b"".join(tcp_req(lh, lp) for _ in range(3)))
+    got = read_replies(c, 3)
+    if got != ["SIP/2.0 200 OK"] * 3:
+        errors.append("3 pipelined requests: got %r" % got)
+    data = tcp_req(lh, lp)
+    for i in range(len(data)):
+        c.sendall(data[i:i + 1])
+        if i % 64 == 0:
+            time.sleep(0.001)
+    got = read_replies(c, 1)
+    if got != ["SIP/2.0 200 OK"]:
+        errors.append("request sent byte by byte: got %r" % got)
+    body = b"v=0\r\n" * 40
+    data = tcp_req(lh, lp, body=body)
+    c.sendall(data[:len(data) - 50])
+    time.sleep(0.3)
+    c.sendall(data[len(data) - 50:] + tcp_req(lh, lp))
+    got = read_replies(c, 2)
+    if got != ["SIP/2.0 200 OK"] * 2:
+        errors.append("body split across segments, then a request: got %r"
+                      % got)
+
+    bad, _ = conn()
+    bad.sendall(b"\x16\x03\x01 this is garbage\r\n\r\n" + bytes(range(256)))
+    bad.settimeout(3)
+    try:
+        first = bad.recv(65536)
+        if first and not first.startswith(b"SIP/2.0 400"):
+            errors.append("garbage on TCP: got %r, want 400 or close"
+                          % first[:60])
+    except socket.timeout:
+        errors.append("garbage on TCP: neither answered nor closed in 3 s")
+    except ConnectionResetError:
+        pass
+    bad.close()
+    c.sendall(tcp_req(lh, lp))
+    got = read_replies(c, 1)
+    if got != ["SIP/2.0 200 OK"]:
+        errors.append("first connection after garbage on another: %r" % got)
+    c.close()
+    srv.expect_alive("after TCP tests")
+    r = uac(ctx, srv.addr, 200, calls=3, transport="t1")
+    errors += uac_errors(r, 3, "OK", "sipp over TCP afterwards")
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=30)
+def reply_rport(ctx):
+    """Stateless replies over UDP go to the source port with ;rport
+    (RFC 3581) and to the Via sent-by port without it."""
+    srv = ctx.server(ctx.script("options.lua"))
+    errors = []
+    a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    a.bind(("127.0.0.1", 0))
+    b.bind(("127.0.0.1", 0))
+    a.settimeout(2)
+    b.settimeout(2)
+    pa = a.getsockname()[1]
+    pb = b.getsockname()[1]
+    dest = (srv.host, srv.port)
+    try:
+        # sent-by names b's port, but with ;rport the reply goes to a
+        data, _ = sip_request("127.0.0.1", pb, srv.addr)
+        a.sendto(data, dest)
+        try:
+            reply, _ = a.recvfrom(65536)
+            if not reply.startswith(b"SIP/2.0 200"):
+                errors.append("rport: got %r" % status_line(reply))
+            elif not re.search(rb";rport=%d\b" % pa, reply):
+                errors.append("rport: the reply's Via lacks ;rport=%d: %r"
+                              % (pa, reply.split(b"\r\n")[1]))
+        except socket.timeout:
+            errors.append("rport: no reply at the source port")
+        # no rport: the reply goes to the sent-by port (b)
+        data = data.replace(b";rport", b"").replace(b"z9hG4bK-e2e-",
+                                                    b"z9hG4bK-e2e2-")
+        a.sendto(data, dest)
+        try:
+            reply, _ = b.recvfrom(65536)
+            if not reply.startswith(b"SIP/2.0 200"):
+                errors.append("no rport: got %r" % status_line(reply))
+        except socket.timeout:
+            errors.append("no rport: no reply at the Via sent-by port")
+    finally:
+        a.close()
+        b.close()
     check(not errors, "\n  ".join(errors))
 
 
@@ -503,24 +630,40 @@ def api_json(ctx):
     walk(doc)
     check(funcs, "no function entries (objects with name/module/params/ret) "
           "found in %r" % r.stdout[:300])
-    want = ["sl.sl_send_reply", "sl.send_reply", "maxfwd.process_maxfwd",
-            "hdr.append", "pv.get", "x.exit", "is_method_in", "forward",
-            "setdsturi", "info"]
-    missing = [w for w in want if w not in funcs]
     errors = []
+    methods = doc.get("methods") if isinstance(doc, dict) else None
+    if isinstance(methods, list) and "msize" in doc \
+            and doc["msize"] != len(methods):
+        errors.append("msize %s but %d methods" % (doc["msize"], len(methods)))
+    for name, f in funcs.items():
+        ps = f.get("params")
+        if f.get("ret") not in ("int", "bool", "none", "xval", "str") \
+                or not isinstance(ps, list) or len(ps) > 6 \
+                or any(p not in ("int", "str") for p in ps):
+            errors.append("%s: bad types %r" % (name, f))
+            break
+    # (ret or None for "any", params) per Kamailio's KEMI signatures
+    sigs = {
+        "sl.sl_send_reply": ("int", ["int", "str"]),
+        "sl.send_reply": ("int", ["int", "str"]),
+        "maxfwd.process_maxfwd": ("int", ["int"]),
+        "hdr.append": ("int", ["str"]),
+        "pv.get": ("xval", ["str"]),
+        "x.exit": ("none", []),
+        "is_method_in": ("bool", ["str"]),
+        "forward": ("int", []),
+        "setdsturi": (None, ["str"]),
+        "info": ("none", ["str"]),
+    }
+    missing = [w for w in sigs if w not in funcs]
     if missing:
         errors.append("missing: %s (have %d, e.g. %s)" % (
             missing, len(funcs), sorted(funcs)[:15]))
-    for name, f in funcs.items():
-        if "ret" not in f or "params" not in f:
-            errors.append("%s lacks ret/params: %r" % (name, f))
-            break
-    f = funcs.get("sl.sl_send_reply")
-    if f:
-        ptypes = json.dumps(f.get("params")).lower()
-        if not (re.search(r"int", ptypes) and re.search(r"str", ptypes)):
-            errors.append("sl.sl_send_reply params should be int, str: %r"
-                          % f.get("params"))
+    for name, (ret, params) in sigs.items():
+        f = funcs.get(name)
+        if f and ((ret and f.get("ret") != ret) or f.get("params") != params):
+            errors.append("%s: ret %r params %r, want %r %r" % (
+                name, f.get("ret"), f.get("params"), ret or "any", params))
     check(not errors, "\n  ".join(errors))
 
 
@@ -550,6 +693,77 @@ def check_mode(ctx):
         errors.append("-c unknown_module.cfg: no 'unknown_module.cfg:7' in %r"
                       % out[-500:])
     check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=30)
+def cli(ctx):
+    """-V prints the version; a missing script file or a bad -l address
+    makes osprey exit non-zero with a message, without hanging."""
+    errors = []
+    r = ctx.run([ctx.osprey, "-V"], timeout=5)
+    if r.returncode != 0 or not re.search(r"osprey \d+\.\d+", r.stdout):
+        errors.append("-V: exit %s, stdout %r" % (r.returncode, r.stdout))
+    missing = ctx.path("no_such_script.lua")
+    r = ctx.run([ctx.osprey, "-f", missing, "-l",
+                 "udp:127.0.0.1:%d" % free_port()], timeout=5)
+    if r.returncode == 0 or "no_such_script.lua" not in r.stdout + r.stderr:
+        errors.append("-f missing file: exit %s, output %r" % (
+            r.returncode, (r.stdout + r.stderr)[-300:]))
+    script = ctx.script("options.lua")
+    r = ctx.run([ctx.osprey, "-f", script, "-l", "udp:no-such-host.invalid:5"],
+                timeout=10)
+    if r.returncode == 0 or not (r.stdout + r.stderr).strip():
+        errors.append("-l with an unresolvable host: exit %s, output %r" % (
+            r.returncode, (r.stdout + r.stderr)[-300:]))
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=30)
+def port_in_use(ctx):
+    """A second osprey on an address:port already served by another
+    process refuses to start (like EADDRINUSE) instead of silently sharing
+    the port through SO_REUSEPORT; the first keeps answering."""
+    script = ctx.script("options.lua")
+    first = ctx.server(script)
+    second = ctx.server(script, listens=first.listens, start=False)
+    errors = []
+    try:
+        second.start(timeout=3)
+        errors.append("a second instance started on %s, already used by the "
+                      "first (SO_REUSEPORT lets two processes share it, so "
+                      "each would get part of the traffic)" % first.addr)
+    except Exception:  # noqa: BLE001 - refusing to start is the goal
+        if second.alive():
+            errors.append("the second instance neither started nor exited")
+        elif second.proc.returncode == 0:
+            errors.append("the second instance exited 0")
+        else:
+            second.stop_sent = True  # its exit is expected
+    if second.alive():
+        second.stop()
+    first.expect_alive()
+    if probe(first) != "SIP/2.0 200 OK":
+        errors.append("the first instance no longer answers")
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=30)
+def log_format(ctx):
+    """stderr lines read "HH:MM:SS.mmm LEVEL [thread] file.c:N: message"
+    (continuation lines of a multi-line message excepted)."""
+    srv = ctx.server(ctx.script("script_error.lua"))
+    probe(srv, "nil")
+    probe(srv, "fine")
+    srv.stop()
+    rx = re.compile(r"^\d\d:\d\d:\d\d\.\d{3} [A-Z]+ \[[\w.-]+\] "
+                    r"[\w/.-]+\.c:\d+: \S")
+    lines = srv.stderr_lines()
+    heads = [l for l in lines if re.match(r"^\d\d:\d\d:\d\d", l)]
+    bad = [l for l in heads if not rx.match(l)]
+    check(len(heads) >= 3, "only %d log lines: %r" % (len(heads), lines))
+    check(not bad, "lines not in the format: %r" % bad[:5])
+    check(any(re.search(r"\[w\d+\]", l) for l in heads),
+          "no line from a worker thread ([w0], [w1], ...)")
 
 
 @e2e_test(timeout=60)

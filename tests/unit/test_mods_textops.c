@@ -3,6 +3,7 @@
  * and body functions, string helpers. */
 #include <stdio.h>
 
+#include "modules/hdr/hdr_ops.h"
 #include "test_mods_util.h"
 
 extern osp_module_t osp_mod_textops;
@@ -202,9 +203,38 @@ TEST(subst_uri_user_hf)
 		  1);
 	CHECK_INT(kcall(&t, M, "subst_hf", NULL, "X-Tag", "/e/E/g", "a"), 1);
 	out = tmsg_build(&t);
-	/* first and last were rewritten before: left alone by "a" */
+	/* "a" works on the current values, rewritten ones included */
 	CHECK_HAS(out, "X-Tag: first\r\nX-Tag: grEEn\r\nX-Tag: last\r\n");
+	CHECK_INT(kcall(&t, M, "subst_hf", NULL, "X-Tag", "/^f/F/", "a"), 1);
+	CHECK_HAS(tmsg_build(&t), "X-Tag: First\r\nX-Tag: grEEn\r\n");
 	CHECK_INT(kcall(&t, M, "subst_hf", NULL, "X-None", "/a/b/", "a"), -1);
+	tmsg_free(&t);
+}
+
+TEST(chained_changes)
+{
+	tmsg_t t;
+	const char *out;
+
+	tmsg_parse(&t, MSG);
+	/* two replacements in one line, then one in a line rewritten by
+	 * another module (Max-Forwards-like), then after set_body */
+	CHECK_INT(kcall(&t, M, "replace", NULL, "sip:alice", "sip:carol"), 1);
+	CHECK_INT(kcall(&t, M, "replace", NULL, "\"Alice\"", "\"Carol\""), 1);
+	CHECK_INT(hdr_replace(&t.msg, 7, STR_LIT("P-Keep-Me: 2\r\n")), 0);
+	CHECK_INT(kcall(&t, M, "replace_all", NULL, "Keep-Me: 2", "Keep-Me: 3"),
+		  1);
+	CHECK_INT(kcall(&t, M, "set_body", NULL, "new body", "text/plain"), 1);
+	CHECK_INT(kcall(&t, M, "subst", NULL, "/new (body)/old \\1/"), 1);
+	out = tmsg_build(&t);
+	CHECK_HAS(out, "From: \"Carol\" <sip:carol@example.com>;tag=a1\r\n");
+	CHECK_HAS(out, "P-Keep-Me: 3\r\n");
+	CHECK_HAS(out, "Content-Length: 8\r\nContent-Type: text/plain\r\n"
+		       "\r\nold body");
+	/* headers added with KSR.hdr are not searched */
+	CHECK_INT(
+	    hdr_add(&t.msg, STR_LIT("X-Added: zzz\r\n"), SIP_ADD_APPEND, 0), 0);
+	CHECK_INT(kcall(&t, M, "replace", NULL, "zzz", "yyy"), -1);
 	tmsg_free(&t);
 }
 
@@ -383,6 +413,7 @@ TEST_LIST(
 	TEST_ENTRY(replace_str_and_append),
 	TEST_ENTRY(subst),
 	TEST_ENTRY(subst_uri_user_hf),
+	TEST_ENTRY(chained_changes),
 	TEST_ENTRY(line_edits_limits),
 	TEST_ENTRY(headers),
 	TEST_ENTRY(body),

@@ -2,15 +2,13 @@
  * names, parameters and return codes of Kamailio's textops module (5.6).
  *
  * How changes are recorded (see README.md, "How changes are applied"):
- * searches read the message as received (as Kamailio: "search functions
- * are applied to the original request"). Replacements found in the header
- * section rewrite the affected header lines (hdr->replace); found in the
- * body they build msg->new_body. A header that the script already removed
- * or rewrote is left alone, so is a received body already replaced; a
- * match that runs across two header lines, or into the empty line ending
- * the headers, is not applied. Functions working on the body only
- * (replace_body*, subst_body, search_append_body) work on the current body,
- * so they can be chained after set_body(). */
+ * searches (search*, is_present_hf*) read the message as received, as
+ * Kamailio's do. Replacements and substitutions run on the message as the
+ * script has changed it so far (the "view": current header lines, removed
+ * ones left out, then the current body); a match inside a header line
+ * rewrites that line (hdr->replace), one in the body builds msg->new_body.
+ * A match running over two header lines, or into the empty line ending the
+ * headers, is not applied. */
 #include <string.h>
 #include <strings.h>
 
@@ -20,123 +18,154 @@
 #include "modules/hdr/hdr_ops.h"
 #include "modules/textops/txt_re.h"
 
-/* ---- where things are in the received buffer ---- */
-
-static size_t hdrs_start(const sip_msg_t *msg)
-{
-	if (msg->n_hdrs > 0)
-		return (size_t)(msg->hdrs[0].raw.s - msg->buf);
-	return msg->hdrs_end;
-}
-
-static size_t body_start(const sip_msg_t *msg)
-{
-	size_t off;
-
-	if (msg->body.s)
-		return (size_t)(msg->body.s - msg->buf);
-	off = msg->hdrs_end;
-	if (off < msg->len && msg->buf[off] == '\r')
-		off++;
-	if (off < msg->len && msg->buf[off] == '\n')
-		off++;
-	return off;
-}
-
 /* The body scripts change: the replaced one, else the received one. */
 static str_t cur_body(const sip_msg_t *msg)
 {
 	return msg->new_body.s ? msg->new_body : msg->body;
 }
 
-/* ---- applying edits found in the received buffer ---- */
+/* ---- the current message, as replacements see it ---- */
 
-enum { REGION_NONE = -1, REGION_BODY = -2 };
+/* A piece of the view: the current text of header `hdr`, the body
+ * (SEG_BODY) or the empty line ending the headers (SEG_EOH), which no edit
+ * may touch. */
+enum { SEG_BODY = -1, SEG_EOH = -2 };
 
-/* The header index holding [off, off+len), REGION_BODY, or REGION_NONE
- * when the span is not inside one region. An insertion right after the
- * last header line belongs to that header. */
-static int region_of(const sip_msg_t *msg, size_t off, size_t len)
+typedef struct seg {
+	int hdr;
+	size_t off; /* in the view */
+	str_t text;
+} seg_t;
+
+/* The message after its first line, as the script has changed it so far:
+ * each header's current line (removed ones left out), the empty line, and
+ * the current body when with_body. Lines added with KSR.hdr are not part
+ * of it (Kamailio does not search its insertions either). */
+typedef struct view {
+	char *text; /* NUL-terminated, for regexec */
+	size_t len;
+	seg_t *segs;
+	int n;
+} view_t;
+
+static int view_build(sip_msg_t *msg, int with_body, view_t *v)
 {
-	size_t bs = body_start(msg), end = off + len;
+	size_t len = 0;
+	char *p;
 
+	memset(v, 0, sizeof(*v));
+	v->segs =
+	    arena_alloc(msg->arena, sizeof(seg_t) * (size_t)(msg->n_hdrs + 2));
+	if (!v->segs)
+		return -1;
 	for (int i = 0; i < msg->n_hdrs; i++) {
-		size_t hs = (size_t)(msg->hdrs[i].raw.s - msg->buf);
-		size_t he = hs + msg->hdrs[i].raw.len;
+		str_t l = hdr_current_line(&msg->hdrs[i]);
 
-		if (off >= hs && (off < he || (len == 0 && off == he &&
-					       i == msg->n_hdrs - 1)))
-			return end <= he ? i : REGION_NONE;
+		if (l.len == 0)
+			continue;
+		v->segs[v->n++] = (seg_t){i, len, l};
+		len += l.len;
 	}
-	if (off >= bs && end <= bs + msg->body.len &&
-	    (off < bs + msg->body.len || len == 0))
-		return REGION_BODY;
-	return REGION_NONE;
+	v->segs[v->n++] = (seg_t){SEG_EOH, len, STR_LIT("\r\n")};
+	len += 2;
+	if (with_body) {
+		v->segs[v->n++] = (seg_t){SEG_BODY, len, cur_body(msg)};
+		len += cur_body(msg).len;
+	}
+	p = arena_alloc(msg->arena, len + 1);
+	if (!p)
+		return -1;
+	for (int i = 0; i < v->n; i++)
+		if (v->segs[i].text.len)
+			memcpy(p + v->segs[i].off, v->segs[i].text.s,
+			       v->segs[i].text.len);
+	p[len] = '\0';
+	v->text = p;
+	v->len = len;
+	return 0;
 }
 
-/* Record edits e[0..n) (offsets into msg->buf, sorted) as header
- * replacements and a new body. Returns how many edits were applied, or
- * -1 when out of memory. */
-static int apply_msg_edits(sip_msg_t *msg, const txt_edit_t *e, int n)
+/* The piece holding edit e, or -1 when it runs over two pieces or touches
+ * the empty line. An insertion between two pieces goes to the start of the
+ * next one, or to the end of the previous one when the next is the empty
+ * line. */
+static int view_seg_of(const view_t *v, const txt_edit_t *e)
 {
-	int applied = 0, i = 0;
+	for (int i = 0; i < v->n; i++) {
+		const seg_t *g = &v->segs[i];
+		size_t end = g->off + g->text.len;
 
-	while (i < n) {
-		int r = region_of(msg, e[i].off, e[i].len), j = i + 1;
+		if (e->off < g->off || e->off > end)
+			continue;
+		if (e->len == 0 && e->off == end && i + 1 < v->n &&
+		    v->segs[i + 1].hdr != SEG_EOH)
+			continue; /* the start of the next piece */
+		if (e->off == end && e->len > 0)
+			continue;
+		if (e->off + e->len > end || g->hdr == SEG_EOH)
+			return -1;
+		return i;
+	}
+	return -1;
+}
+
+/* Record the edits (view offsets, sorted, not overlapping) as new header
+ * lines and a new body. An edit across two pieces is dropped. Returns how
+ * many were applied, -1 when out of memory. */
+static int view_apply(sip_msg_t *msg, const view_t *v, const txt_edit_t *e,
+		      int n)
+{
+	txt_edit_t *ok;
+	int *where, applied = 0, m = 0;
+
+	ok = arena_alloc(msg->arena, sizeof(*ok) * (size_t)n);
+	where = arena_alloc(msg->arena, sizeof(*where) * (size_t)n);
+	if (!ok || !where)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		int sg = view_seg_of(v, &e[i]);
+
+		if (sg < 0) {
+			LOG_DBG("textops: a match across two header lines or "
+				"into the end of the headers was not applied");
+			continue;
+		}
+		where[m] = sg;
+		ok[m++] = e[i];
+	}
+	for (int i = 0; i < m;) {
+		const seg_t *g = &v->segs[where[i]];
+		int j = i + 1;
 		str_t out;
 
-		while (j < n && region_of(msg, e[j].off, e[j].len) == r)
+		while (j < m && where[j] == where[i])
 			j++;
-		if (r >= 0) {
-			sip_hdr_t *h = &msg->hdrs[r];
-			size_t hs = (size_t)(h->raw.s - msg->buf);
-
-			if (h->flags & SIP_HDR_F_REMOVED || h->replace.len) {
-				LOG_DBG("textops: header %.*s already changed,"
-					" match skipped",
-					STR_FMT(h->name));
-			} else {
-				out = txt_apply(msg->arena, h->raw, hs, e + i,
-						j - i);
-				if (!out.s || hdr_replace(msg, r, out) < 0)
-					return -1;
-				applied += j - i;
-			}
-		} else if (r == REGION_BODY && !msg->new_body.s) {
-			out = txt_apply(msg->arena, msg->body, body_start(msg),
-					e + i, j - i);
-			if (!out.s)
-				return -1;
+		out = txt_apply(msg->arena, g->text, g->off, ok + i, j - i);
+		if (!out.s)
+			return -1;
+		if (g->hdr == SEG_BODY)
 			msg->new_body = out;
-			applied += j - i;
-		} else {
-			LOG_DBG("textops: match outside a header line or an "
-				"unchanged body, skipped");
-		}
+		else if (hdr_replace(msg, g->hdr, out) < 0)
+			return -1;
+		applied += j - i;
 		i = j;
 	}
 	return applied;
 }
 
-/* Search [from, msg->len) of the received buffer and apply the edits.
- * 1 when something changed, -1 otherwise. */
-static int msg_find_apply(sip_msg_t *msg, txt_find_t *f, size_t from, size_t to)
+/* Find in the view and apply. 1 when something changed, -1 otherwise. */
+static int view_find_apply(sip_msg_t *msg, txt_find_t *f, int with_body)
 {
-	char *text;
+	view_t v;
 	txt_edit_t *e;
 	int n;
 
-	if (from >= to)
+	if (view_build(msg, with_body, &v) < 0)
 		return -1;
-	text = txt_dup(msg->arena, (str_t){msg->buf + from, to - from});
-	if (!text)
-		return -1;
-	n = txt_find(msg->arena, f, text, to - from, &e);
+	n = txt_find(msg->arena, f, v.text, v.len, &e);
 	if (n <= 0)
 		return -1;
-	for (int i = 0; i < n; i++)
-		e[i].off += from;
-	return apply_msg_edits(msg, e, n) > 0 ? 1 : -1;
+	return view_apply(msg, &v, e, n) > 0 ? 1 : -1;
 }
 
 /* Same on the current body: the result becomes msg->new_body. */
@@ -269,8 +298,7 @@ static int replace_msg(ksr_ctx_t *c, str_t pat, str_t repl, int all,
 	f.empty_err = all;
 	f.insert_after = insert_after;
 	f.repl = repl;
-	return msg_find_apply(msg, &f, hdrs_start(msg),
-			      hdrs_only ? msg->hdrs_end : msg->len);
+	return view_find_apply(msg, &f, !hdrs_only);
 }
 
 static int ki_replace(ksr_ctx_t *c, const ksr_arg_t *a, ksr_xval_t *r)
@@ -355,23 +383,19 @@ static int str_mode(str_t mode, int *all)
 static int replace_str_msg(ksr_ctx_t *c, const ksr_arg_t *a, int hdrs_only)
 {
 	sip_msg_t *msg = c->msg;
-	size_t from, to;
+	view_t v;
 	txt_edit_t *e;
 	int all, n;
 
 	if (!msg || str_mode(a[2].s, &all) < 0 || a[0].s.len == 0)
 		return -1;
-	from = hdrs_start(msg);
-	to = hdrs_only ? msg->hdrs_end : msg->len;
-	if (from >= to)
+	if (view_build(msg, !hdrs_only, &v) < 0)
 		return -1;
-	n = txt_find_str(msg->arena, (str_t){msg->buf + from, to - from},
-			 a[0].s, a[1].s, all, &e);
+	n = txt_find_str(msg->arena, (str_t){v.text, v.len}, a[0].s, a[1].s,
+			 all, &e);
 	if (n <= 0)
 		return -1;
-	for (int i = 0; i < n; i++)
-		e[i].off += from;
-	return apply_msg_edits(msg, e, n) > 0 ? 1 : -1;
+	return view_apply(msg, &v, e, n) > 0 ? 1 : -1;
 }
 
 static int ki_replace_str(ksr_ctx_t *c, const ksr_arg_t *a, ksr_xval_t *r)
@@ -426,7 +450,7 @@ static int ki_subst(ksr_ctx_t *c, const ksr_arg_t *a, ksr_xval_t *r)
 
 	if (!c->msg || subst_setup(a[0].s, &se, &f) < 0)
 		return -1;
-	return msg_find_apply(c->msg, &f, hdrs_start(c->msg), c->msg->len);
+	return view_find_apply(c->msg, &f, 1);
 }
 
 static int ki_subst_body(ksr_ctx_t *c, const ksr_arg_t *a, ksr_xval_t *r)
@@ -523,6 +547,20 @@ static int ki_subst_user(ksr_ctx_t *c, const ksr_arg_t *a, ksr_xval_t *r)
 	return sip_set_ruri(msg, (str_t){p, len}) < 0 ? -1 : 1;
 }
 
+/* The value in a header line (received or rewritten): after the first
+ * ':', trimmed; it may span folded lines. 0, or -1 without a ':'. */
+static int line_value(str_t line, str_t *v)
+{
+	const char *c = memchr(line.s, ':', line.len);
+
+	if (!c)
+		return -1;
+	*v = str_trim((str_t){c + 1, line.len - (size_t)(c + 1 - line.s)});
+	if (v->len == 0)
+		v->s = c + 1; /* an empty value sits right after the ':' */
+	return 0;
+}
+
 /* subst_hf(hname, subst, flags): in the value of the selected headers;
  * the rest of each line (name, folding, CRLF) is kept. */
 static int ki_subst_hf(ksr_ctx_t *c, const ksr_arg_t *a, ksr_xval_t *r)
@@ -536,19 +574,17 @@ static int ki_subst_hf(ksr_ctx_t *c, const ksr_arg_t *a, ksr_xval_t *r)
 	k = select_hdrs(msg, &n, a[2].s, idx);
 	for (int i = 0; i < k; i++) {
 		sip_hdr_t *h = &msg->hdrs[idx[i]];
+		str_t cur = hdr_current_line(h), v, nv, line;
 		txt_edit_t e;
-		str_t nv, line;
 
-		if (h->flags & SIP_HDR_F_REMOVED || h->replace.len ||
-		    h->value.s < h->raw.s ||
-		    h->value.s + h->value.len > h->raw.s + h->raw.len)
+		if (cur.len == 0 || line_value(cur, &v) < 0)
+			continue; /* removed by the script */
+		if (subst_string(msg, a[1].s, v, &nv) < 0)
 			continue;
-		if (subst_string(msg, a[1].s, h->value, &nv) < 0)
-			continue;
-		e.off = (size_t)(h->value.s - h->raw.s);
-		e.len = h->value.len;
+		e.off = (size_t)(v.s - cur.s);
+		e.len = v.len;
 		e.repl = nv;
-		line = txt_apply(msg->arena, h->raw, 0, &e, 1);
+		line = txt_apply(msg->arena, cur, 0, &e, 1);
 		if (!line.s || hdr_replace(msg, idx[i], line) < 0)
 			return -1;
 		changed++;
