@@ -354,6 +354,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fl = sip_stream_frame(buf, size, 65536, &skip);
 	if (skip > size || (fl > 0 && (size_t)fl > size - skip))
 		abort();
+	if (fl > 0) {
+		/* a framed message that parses ends exactly at its body */
+		memset(&msg, 0, sizeof(msg));
+		msg.arena = a;
+		if (sip_msg_parse(&msg, buf + skip, (size_t)fl, NULL) == 0 &&
+		    msg.body.s + msg.body.len != buf + skip + fl)
+			abort();
+		arena_reset(a);
+	}
 	fl = sip_stream_frame(buf, size, size / 2 + 1, &skip);
 	if (fl > 0 && (size_t)fl > size / 2 + 1)
 		abort();

@@ -238,6 +238,8 @@ class Ctx:
                                   stdin=subprocess.DEVNULL, **kw)
         except subprocess.TimeoutExpired:
             fail("command timed out after %ss: %s" % (timeout, " ".join(argv)))
+        except OSError as e:
+            fail("cannot run %s: %s" % (argv[0], e))
 
     def server(self, script, listens=None, workers=2, rpc=True, args=(),
                start=True, wait_ports=None):

@@ -21,6 +21,7 @@ import fnmatch
 import glob
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -188,6 +189,16 @@ def main():
             print("unknown test: %s (see --list)" % pat, file=sys.stderr)
             return 2
         names += [n for n in hits if n not in names]
+
+    for prog in (os.path.join(build_dir, "osprey"),
+                 os.path.join(build_dir, "ospreyctl")):
+        if not os.access(prog, os.X_OK):
+            print("Bail out! no %s (build with make, or pass --build-dir)"
+                  % prog)
+            return 1
+    if not shutil.which("sipp"):
+        print("Bail out! sipp not found (Debian package sip-tester)")
+        return 1
 
     base = tempfile.mkdtemp(prefix="osprey-e2e-")
     print("# %d test(s), build dir %s, work dir %s" % (len(names), build_dir,

@@ -188,17 +188,21 @@ def maxfwd_483(ctx):
 def hdr_append_forward(ctx):
     """hdr.append + stateless forward to a sipp UAS and back by Via, over
     UDP (R-URI and $du), TCP and IPv6."""
-    cases = [("udp_ruri", "127.0.0.1", "udp", False),
-             ("udp_du", "127.0.0.1", "udp", True),
-             ("tcp_du", "127.0.0.1", "tcp", True)]
+    # (label, host, transport UAC->osprey, transport osprey->UAS, via $du)
+    cases = [("udp_ruri", "127.0.0.1", "udp", "udp", False),
+             ("udp_du", "127.0.0.1", "udp", "udp", True),
+             ("tcp_du", "127.0.0.1", "tcp", "tcp", True),
+             ("tcp_ruri", "127.0.0.1", "tcp", "tcp", False),
+             ("udp_to_tcp_du", "127.0.0.1", "udp", "tcp", True),
+             ("tcp_to_udp_du", "127.0.0.1", "tcp", "udp", True)]
     if have_ipv6():
-        cases += [("udp6_du", "::1", "udp", True),
-                  ("tcp6_du", "::1", "tcp", True)]
+        cases += [("udp6_du", "::1", "udp", "udp", True),
+                  ("tcp6_du", "::1", "tcp", "tcp", True)]
     else:
         ctx.note("IPv6 cases skipped: ::1 not available")
     errors = []
     calls = 3
-    for label, host, proto, use_du in cases:
+    for label, host, uac_proto, proto, use_du in cases:
         uas_port = free_port(host)
         uas_hp = hostport(host, uas_port)
         dst = "sip:%s;transport=%s" % (uas_hp, proto) if use_du else ""
@@ -211,7 +215,8 @@ def hdr_append_forward(ctx):
                        calls=calls, port=uas_port, timeout=20,
                        recv_timeout=15000, background=True)
         time.sleep(0.3)  # let the UAS bind
-        r = uac(ctx, hp, 200, calls=calls, rate=20, transport=t,
+        r = uac(ctx, hp, 200, calls=calls, rate=20,
+                transport="t1" if uac_proto == "tcp" else "u1",
                 local_ip=host, ruri_host=None if use_du else uas_hp)
         errors += uac_errors(r, calls, "OK", label + " UAC")
         ur = uas.wait()
@@ -392,9 +397,222 @@ def reply_rport(ctx):
                 errors.append("no rport: got %r" % status_line(reply))
         except socket.timeout:
             errors.append("no rport: no reply at the Via sent-by port")
+        # a host name in sent-by: the reply goes to the source address and
+        # the sent-by port (RFC 3261 18.2.2), no DNS lookup needed
+        data = data.replace(b"Via: SIP/2.0/UDP 127.0.0.1:",
+                            b"Via: SIP/2.0/UDP unresolvable.invalid:")
+        data = data.replace(b"z9hG4bK-e2e2-", b"z9hG4bK-e2e3-")
+        t0 = time.time()
+        a.sendto(data, dest)
+        try:
+            reply, _ = b.recvfrom(65536)
+            if not reply.startswith(b"SIP/2.0 200"):
+                errors.append("host name in sent-by: got %r"
+                              % status_line(reply))
+            elif b"received=127.0.0.1" not in reply.split(b"\r\n")[1]:
+                errors.append("host name in sent-by: no received= in %r"
+                              % reply.split(b"\r\n")[1])
+            elif time.time() - t0 > 1.0:
+                errors.append("host name in sent-by: reply took %.1fs"
+                              % (time.time() - t0))
+        except socket.timeout:
+            errors.append("host name in sent-by: no reply at source address"
+                          " + sent-by port")
     finally:
         a.close()
         b.close()
+    check(not errors, "\n  ".join(errors))
+
+
+def mutate(rnd, msg):
+    """One random mutation of a SIP message (bytes)."""
+    m = bytearray(msg)
+    lines = bytes(m).split(b"\r\n")
+    k = rnd.randrange(14)
+    if k == 0:  # flip bytes
+        for _ in range(rnd.randint(1, 8)):
+            m[rnd.randrange(len(m))] = rnd.randrange(256)
+        return bytes(m)
+    if k == 1:  # delete a slice
+        i = rnd.randrange(len(m))
+        del m[i:i + rnd.randint(1, 40)]
+        return bytes(m)
+    if k == 2:  # truncate
+        return bytes(m[:rnd.randrange(len(m))])
+    if k == 3:  # insert special characters
+        for _ in range(rnd.randint(1, 6)):
+            i = rnd.randrange(len(m))
+            m[i:i] = rnd.choice([b"\r", b"\n", b"\x00", b":", b";", b"<",
+                                 b">", b'"', b"@", b"[", b"]", b" ", b"\t",
+                                 b",", b"=", b"\r\n", b"\r\n\r\n", b"%",
+                                 b"\\", b"\xff"])
+        return bytes(m)
+    if 1 < len(lines) and k == 4:  # duplicate a header line many times
+        i = rnd.randrange(1, len(lines))
+        lines[i:i] = [lines[i]] * rnd.choice([2, 10, 100, 500])
+        return b"\r\n".join(lines)
+    if k == 5:  # weird header value
+        i = rnd.randrange(1, max(2, len(lines) - 2))
+        name = lines[i].split(b":", 1)[0]
+        val = rnd.choice([b"", b" ", b"-1", b"99999999999999999999", b"0x10",
+                          b";;;", b"<>", b"<sip:>", b"sip:", b'"open',
+                          b"a" * 5000, b"[::1", b"<sip:[::1]:99999>",
+                          b"4294967296 OPTIONS", b"1 ", b"SIP/2.0/UDP",
+                          b"SIP/2.0/UDP 127.0.0.1:0", b"<sip:a@b;x=>;tag=",
+                          b"sip:%00@127.0.0.1", b"\xc3\x28", b"*"])
+        lines[i] = name + b": " + val
+        return b"\r\n".join(lines)
+    if k == 6:  # bare LF line endings
+        return bytes(m).replace(b"\r\n", b"\n")
+    if k == 7:  # compact header names
+        out = bytes(m)
+        for a, b in ((b"Via:", b"v:"), (b"From:", b"f:"), (b"To:", b"t:"),
+                     (b"Call-ID:", b"i:"), (b"Content-Length:", b"l:"),
+                     (b"Contact:", b"m:"), (b"Content-Type:", b"c:")):
+            if rnd.random() < 0.7:
+                out = out.replace(a, b)
+        return out
+    if k == 8:  # header folding
+        i = rnd.randrange(1, max(2, len(lines) - 2))
+        j = rnd.randrange(len(lines[i]) + 1)
+        lines[i] = lines[i][:j] + b"\r\n " + lines[i][j:]
+        return b"\r\n".join(lines)
+    if k == 9:  # body and Content-Length disagree
+        return bytes(m) + bytes(rnd.randrange(256)
+                                for _ in range(rnd.randint(1, 300)))
+    if k == 10:  # odd request line
+        lines[0] = rnd.choice([b"options sip:a@127.0.0.1 SIP/2.0",
+                               b"OPTIONS sip:a@127.0.0.1 SIP/2.0 extra",
+                               b"X" * 3000 + b" sip:a@127.0.0.1 SIP/2.0",
+                               b"OPTIONS <sip:a@127.0.0.1> SIP/2.0",
+                               b"OPTIONS sip:a@[::1 SIP/2.0",
+                               b"OPTIONS sip:a@127.0.0.1:0 SIP/2.0",
+                               b"OPTIONS tel:+1234 SIP/2.0",
+                               b"OPTIONS sips:a@127.0.0.1;transport=tls SIP/2.0",
+                               b"OPTIONS sip:%s SIP/2.0" % (b"a" * 4000),
+                               b"SIP/2.0 200 OK", b"SIP/2.0 999999 X",
+                               b"OPTIONS  sip:a@127.0.0.1  SIP/2.0"])
+        return b"\r\n".join(lines)
+    if k == 11:  # many parameters
+        i = rnd.randrange(1, max(2, len(lines) - 2))
+        lines[i] += b";p=1" * rnd.choice([10, 200, 2000])
+        return b"\r\n".join(lines)
+    if k == 12:  # swap two lines
+        i = rnd.randrange(len(lines))
+        j = rnd.randrange(len(lines))
+        lines[i], lines[j] = lines[j], lines[i]
+        return b"\r\n".join(lines)
+    return bytes(m[:rnd.randrange(len(m))]) + bytes(m)  # k == 13: stutter
+
+
+def base_messages(lh, lp, dst):
+    """Well-formed requests the mutation flood starts from."""
+    out = []
+    for method in ("OPTIONS", "INVITE", "REGISTER", "MESSAGE", "BYE"):
+        body = b""
+        if method == "INVITE":
+            body = (b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+                    b"c=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                    b"m=audio 4000 RTP/AVP 0\r\n")
+        elif method == "MESSAGE":
+            body = b"hello \xe2\x9c\x93"
+        data, _ = sip_request(lh, lp, dst, method=method, body=body)
+        head, rest = data.split(b"\r\n\r\n", 1)
+        extra = [b"Contact: <sip:e2e@%s:%d;transport=udp>;expires=60"
+                 % (lh.encode(), lp),
+                 b"Route: <sip:127.0.0.1;lr>, <sip:[::1]:5070;lr;transport=tcp>",
+                 b"Record-Route: <sip:127.0.0.1;lr>",
+                 b"User-Agent: e2e \"mutant\" (1.0)",
+                 b"Supported: path, outbound"]
+        if body:
+            extra.append(b"Content-Type: application/sdp")
+        out.append(head + b"\r\n" + b"\r\n".join(extra) + b"\r\n\r\n"
+                   + rest)
+    return out
+
+
+@e2e_test(timeout=180)
+def mutation_flood(ctx):
+    """Random mutations of valid requests over UDP and TCP, answered
+    locally and forwarded: the server must survive (no crash, no
+    sanitizer report), never hang, and answer a clean OPTIONS afterwards.
+    E2E_SEED=n replays a run."""
+    seed = int(os.environ.get("E2E_SEED", "0")) or random.randrange(1, 10**6)
+    ctx.note("seed %d (E2E_SEED=%d to replay)" % (seed, seed))
+    rnd = random.Random(seed)
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    sink.setblocking(False)
+    errors = []
+    replies = {}
+    for mode in ("local", "forward"):
+        dst = "sip:127.0.0.1:%d" % sink.getsockname()[1] \
+            if mode == "forward" else ""
+        srv = ctx.server(ctx.script("mutation.lua", "mutation-%s.lua" % mode,
+                                    DST=dst))
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.1", 0))
+        u.setblocking(False)
+        lh, lp = u.getsockname()
+        bases = base_messages(lh, lp, srv.addr)
+        dest = (srv.host, srv.port)
+
+        def drain():
+            for s in (u, sink):
+                while True:
+                    try:
+                        data = s.recv(65536)
+                    except (BlockingIOError, OSError):
+                        break
+                    key = status_line(data)[:11] if s is u else "forwarded"
+                    replies[key] = replies.get(key, 0) + 1
+
+        for i in range(3000):
+            try:
+                u.sendto(mutate(rnd, rnd.choice(bases)), dest)
+            except OSError:
+                pass
+            if i % 50 == 49:
+                time.sleep(0.02)
+                drain()
+            if i % 500 == 499 and not srv.alive():
+                break
+        # TCP: mutated messages, a few per connection
+        for c_i in range(60):
+            if not srv.alive():
+                break
+            try:
+                c = socket.create_connection(dest, timeout=2)
+            except OSError as e:
+                errors.append("%s: TCP connect failed: %s" % (mode, e))
+                break
+            try:
+                for _ in range(5):
+                    msg = mutate(rnd, rnd.choice(bases)).replace(
+                        b"SIP/2.0/UDP", b"SIP/2.0/TCP")
+                    c.sendall(msg)
+                c.settimeout(0.05)
+                try:
+                    c.recv(65536)
+                except (socket.timeout, OSError):
+                    pass
+            except OSError:
+                pass
+            finally:
+                c.close()
+        time.sleep(0.5)
+        drain()
+        u.close()
+        if not srv.alive():
+            errors.append("%s: the server died:\n%s" % (mode, srv.tail(15)))
+            continue
+        sl = probe(srv)
+        if sl != "SIP/2.0 200 OK":
+            errors.append("%s: clean OPTIONS afterwards got %r" % (mode, sl))
+        r = uac(ctx, srv.addr, 200, calls=2, transport="t1")
+        errors += uac_errors(r, 2, "OK", mode + ": sipp over TCP afterwards")
+    sink.close()
+    ctx.note("replies: %s" % dict(sorted(replies.items())))
     check(not errors, "\n  ".join(errors))
 
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "core/dset.h"
 #include "test_mods_util.h"
 
 extern osp_module_t osp_mod_corex;
@@ -92,6 +93,53 @@ TEST(files)
 	unlink(path);
 }
 
+TEST(branches)
+{
+	tmsg_t t;
+	osp_branch_t *b;
+
+	tmsg_parse(&t, REQ("sip:bob@example.com", ""));
+	t.msg.dst_uri = STR_LIT("sip:10.0.0.1:5080");
+	t.msg.path_vec = STR_LIT("<sip:edge.example.com;lr>");
+	t.msg.bflags = 0x40;
+	/* an explicit URI: branch 0 keeps its attributes */
+	CHECK_INT(kcall(&t, M, "append_branch_uri_q", NULL,
+			"sip:bob@192.0.2.50", "0.5"),
+		  1);
+	CHECK_INT(dset_count(&t.msg), 1);
+	b = dset_get(&t.msg, 0);
+	CHECK_STRV(b->uri, "sip:bob@192.0.2.50");
+	CHECK_STRV(b->dst_uri, "sip:10.0.0.1:5080");
+	CHECK_STRV(b->path, "<sip:edge.example.com;lr>");
+	CHECK_INT(b->q, 500);
+	CHECK_INT(b->flags, 0x40);
+	CHECK_STRV(t.msg.dst_uri, "sip:10.0.0.1:5080");
+	CHECK_INT(kcall(&t, M, "append_branch_uri", NULL, "sip:bob@192.0.2.51"),
+		  1);
+	CHECK_INT(dset_get(&t.msg, 1)->q, -1);
+	/* bad q values */
+	CHECK_INT(kcall(&t, M, "append_branch_uri_q", NULL, "sip:x@y", "1.5"),
+		  -1);
+	CHECK_INT(
+	    kcall(&t, M, "append_branch_uri_q", NULL, "sip:x@y", "0.1234"), -1);
+	CHECK_INT(kcall(&t, M, "append_branch_uri_q", NULL, "sip:x@y", "abc"),
+		  -1);
+	CHECK_INT(dset_count(&t.msg), 2);
+	/* no URI: the R-URI moves into a branch, branch 0 is reset */
+	CHECK_INT(kcall(&t, M, "append_branch", NULL), 1);
+	b = dset_get(&t.msg, 2);
+	CHECK_STRV(b->uri, "sip:bob@example.com");
+	CHECK_STRV(b->dst_uri, "sip:10.0.0.1:5080");
+	CHECK_INT(b->flags, 0x40);
+	CHECK_INT(t.msg.dst_uri.len, 0);
+	CHECK_INT(t.msg.path_vec.len, 0);
+	CHECK_INT(t.msg.bflags, 0);
+	CHECK_INT(kcall(&t, M, "append_branch_uri_q", NULL, "sip:z@y", "1.0"),
+		  1);
+	CHECK_INT(dset_get(&t.msg, 3)->q, 1000);
+	tmsg_free(&t);
+}
+
 TEST(table)
 {
 	CHECK_STR(osp_mod_corex.name, "corex");
@@ -104,6 +152,7 @@ TEST_LIST(
 	TEST_ENTRY(ruri_user),
 	TEST_ENTRY(user_agent),
 	TEST_ENTRY(files),
+	TEST_ENTRY(branches),
 	TEST_ENTRY(table),
 )
 /* clang-format on */

@@ -1,10 +1,12 @@
 /* corex.c - KSR.corex: the parts of Kamailio's corex module that make
- * sense without branches or socket selection (see README.md for the rest).
- * Return codes as Kamailio 5.6 corex_mod.c: 1 true/success, -1 otherwise. */
+ * sense without socket selection (see README.md for the rest). Return
+ * codes as Kamailio 5.6 corex_mod.c and corex_lib.c: 1 true/success, -1
+ * otherwise. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dset.h"
 #include "core/log.h"
 #include "core/module.h"
 #include "core/osp.h"
@@ -41,6 +43,74 @@ static int ki_has_user_agent(ksr_ctx_t *ctx, const ksr_arg_t *a,
 static int ki_is_faked_msg(ksr_ctx_t *ctx, const ksr_arg_t *a, ksr_xval_t *ret)
 {
 	return -1;
+}
+
+/* Kamailio's str2q(): "0" to "1" with at most three decimals, as q x 1000.
+ * 0, or -1 when s is not a q value. */
+static int parse_q(str_t s, int *q)
+{
+	int v = 0, scale = 100;
+	size_t i;
+
+	if (s.len == 0 || (s.s[0] != '0' && s.s[0] != '1'))
+		return -1;
+	if (s.len > 1 && (s.s[1] != '.' || s.len > 5))
+		return -1;
+	for (i = 2; i < s.len; i++, scale /= 10) {
+		if (s.s[i] < '0' || s.s[i] > '9')
+			return -1;
+		v += (s.s[i] - '0') * scale;
+	}
+	if (s.s[0] == '1' && v != 0)
+		return -1;
+	*q = s.s[0] == '1' ? 1000 : v;
+	return 0;
+}
+
+/* Kamailio's corex_append_branch(): a new branch to `uri`, or to the
+ * current R-URI when uri is empty, with the destination URI, Path vector
+ * and branch flags of branch 0. When the R-URI itself was moved into the
+ * new branch, branch 0 loses its destination URI, Path and flags. */
+static int append_branch(ksr_ctx_t *ctx, str_t uri, str_t qs)
+{
+	sip_msg_t *msg = ctx->msg;
+	osp_branch_t b;
+
+	if (!msg || msg->kind != SIP_REQUEST)
+		return -1;
+	dset_branch0(msg, &b);
+	b.q = -1;
+	if (qs.len && parse_q(qs, &b.q) < 0) {
+		LOG_ERR("corex: cannot parse the q value '%.*s'", STR_FMT(qs));
+		return -1;
+	}
+	if (uri.len)
+		b.uri = uri;
+	if (dset_append(msg, &b) < 0)
+		return -1;
+	if (!uri.len) {
+		msg->dst_uri = STR_NULL;
+		msg->path_vec = STR_NULL;
+		msg->bflags = 0;
+	}
+	return 1;
+}
+
+static int ki_append_branch(ksr_ctx_t *ctx, const ksr_arg_t *a, ksr_xval_t *ret)
+{
+	return append_branch(ctx, STR_NULL, STR_NULL);
+}
+
+static int ki_append_branch_uri(ksr_ctx_t *ctx, const ksr_arg_t *a,
+				ksr_xval_t *ret)
+{
+	return append_branch(ctx, a[0].s, STR_NULL);
+}
+
+static int ki_append_branch_uri_q(ksr_ctx_t *ctx, const ksr_arg_t *a,
+				  ksr_xval_t *ret)
+{
+	return append_branch(ctx, a[0].s, a[1].s);
 }
 
 /* NUL-terminated copy of a path for the C library. */
@@ -120,6 +190,13 @@ static int ki_file_write(ksr_ctx_t *ctx, const ksr_arg_t *a, ksr_xval_t *ret)
 }
 
 static const ksr_export_t corex_exports[] = {
+    {"corex", "append_branch", KSR_INT, ki_append_branch, {0}},
+    {"corex", "append_branch_uri", KSR_INT, ki_append_branch_uri, {KSR_STR}},
+    {"corex",
+     "append_branch_uri_q",
+     KSR_INT,
+     ki_append_branch_uri_q,
+     {KSR_STR, KSR_STR}},
     {"corex", "has_ruri_user", KSR_INT, ki_has_ruri_user, {0}},
     {"corex", "has_user_agent", KSR_INT, ki_has_user_agent, {0}},
     {"corex", "is_faked_msg", KSR_INT, ki_is_faked_msg, {0}},
