@@ -196,7 +196,10 @@ static int open_socket(net_listener_t *l)
 
 	if (fd < 0)
 		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* SO_REUSEADDR for TCP only: on UDP it would let another socket
+	 * take over the port */
+	if (type == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (l->af == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
@@ -224,9 +227,34 @@ int net_init(void)
 	return net_listeners ? 0 : -OSP_EINVAL;
 }
 
+/* SO_REUSEPORT would let a second server (same user) bind the same address
+ * and silently take part of the traffic. Bind once without it first: that
+ * fails when anybody holds the address. */
+static int probe_free(net_listener_t *l)
+{
+	int one = 1;
+	int type = l->proto == SIP_PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	int fd = socket(l->af, type | SOCK_CLOEXEC, 0), rc;
+
+	if (fd < 0)
+		return -1;
+	if (type == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (l->af == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	rc = bind(fd, &l->addr.sa, l->addrlen);
+	if (rc < 0)
+		LOG_ERR("cannot bind %s: %s", l->name, strerror(errno));
+	close(fd);
+	return rc;
+}
+
 int net_open_workers(int n_workers)
 {
 	net_n_workers = n_workers;
+	for (net_listener_t *l = net_listeners; l; l = l->next)
+		if (probe_free(l) < 0)
+			return -OSP_EIO;
 	for (net_listener_t *l = net_listeners; l; l = l->next) {
 		lsock_set_t *s = calloc(1, sizeof(*s));
 
