@@ -14,6 +14,8 @@
 #include "sip/build.h"
 
 osp_onsend_fn osp_onsend_hook;
+osp_prebuild_fn osp_prebuild_hook;
+osp_tm_reply_fn osp_tm_reply_hook;
 
 OSP_COUNTER(st_fwd_requests, "core", "fwd_requests");
 OSP_COUNTER(st_fwd_replies, "core", "fwd_replies");
@@ -106,14 +108,18 @@ static int reply_dest(sip_msg_t *req, sip_via_t *v, net_dest_t *dst)
 	return 0;
 }
 
-int osp_send_reply(sip_msg_t *req, int code, str_t reason, str_t extra,
-		   str_t body)
+int osp_reply_dest(sip_msg_t *req, net_dest_t *dst)
+{
+	return reply_dest(req, sip_get_via1(req), dst);
+}
+
+int osp_build_reply(sip_msg_t *req, int code, str_t reason, str_t extra,
+		    str_t body, str_t *out)
 {
 	sip_via_t *v;
 	sip_via_fix_t fix;
 	char ip[64], tagbuf[40], hdrs[512];
-	str_t out, tag = STR_NULL;
-	net_dest_t dst;
+	str_t tag = STR_NULL;
 	size_t hl = 0;
 
 	if (req->kind != SIP_REQUEST || req->method_id == SIP_METHOD_ACK)
@@ -143,9 +149,20 @@ int osp_send_reply(sip_msg_t *req, int code, str_t reason, str_t extra,
 	if (!reason.len)
 		reason = str_from(sip_reason_phrase(code));
 	if (sip_build_reply(req, code, reason, tag, &fix, extra, body,
-			    req->arena, &out) < 0)
+			    req->arena, out) < 0)
 		return -1;
-	reply_dest(req, v, &dst);
+	return 0;
+}
+
+int osp_send_reply(sip_msg_t *req, int code, str_t reason, str_t extra,
+		   str_t body)
+{
+	str_t out;
+	net_dest_t dst;
+
+	if (osp_build_reply(req, code, reason, extra, body, &out) < 0)
+		return -1;
+	osp_reply_dest(req, &dst);
 	if (net_send(&dst, out.s, out.len) < 0)
 		return -1;
 	if (code >= 200)
@@ -183,16 +200,62 @@ static str_t sl_branch(sip_msg_t *msg, char *buf, size_t cap)
 	return (str_t){buf, n > 0 ? (size_t)n : 0};
 }
 
+int osp_build_request(sip_msg_t *msg, net_dest_t *dst, str_t branch,
+		      str_t *out)
+{
+	net_listener_t *l = dst->from;
+	sip_via_fix_t fix;
+	char ip[64], via[256];
+	int n;
+
+	if (msg->kind != SIP_REQUEST)
+		return -1;
+	if (!l) {
+		l = net_pick_listener(dst->proto, dst->to.sa.sa_family);
+		if (!l) {
+			LOG_RATE(L_ERR, "forward: no %s socket for '%.*s'",
+				 net_proto_name(dst->proto),
+				 STR_FMT(sip_cur_uri(msg)));
+			return -1;
+		}
+		dst->from = l;
+	}
+	via_fix_for(msg, sip_get_via1(msg), &fix, ip, sizeof(ip));
+	if (osp_prebuild_hook && osp_prebuild_hook(msg, l) < 0)
+		return -1;
+	if (l->adv_host[0])
+		n = snprintf(via, sizeof(via), "Via: SIP/2.0/%s %s:%d;branch=%.*s%s\r\n",
+			     dst->proto == SIP_PROTO_TCP ? "TCP" : "UDP",
+			     l->adv_host, l->adv_port ? l->adv_port : l->port,
+			     STR_FMT(branch), msg->add_local_rport ? ";rport" : "");
+	else
+		n = snprintf(via, sizeof(via), "Via: SIP/2.0/%s %s:%d;branch=%.*s%s\r\n",
+			     dst->proto == SIP_PROTO_TCP ? "TCP" : "UDP", l->host,
+			     l->port, STR_FMT(branch),
+			     msg->add_local_rport ? ";rport" : "");
+	if (n < 0 || (size_t)n >= sizeof(via))
+		return -1;
+	if (sip_build_request(msg, (str_t){via, (size_t)n}, &fix, msg->arena,
+			      out) < 0)
+		return -1;
+	return 0;
+}
+
+int osp_send_request(sip_msg_t *msg, net_dest_t *dst, str_t out)
+{
+	if (osp_onsend_hook && !osp_onsend_hook(msg, out))
+		return 0; /* dropped by the onsend route */
+	if (net_send(dst, out.s, out.len) < 0)
+		return -1;
+	return 1;
+}
+
 int osp_forward_request(sip_msg_t *msg, str_t uri)
 {
 	sip_uri_t u;
 	net_dest_t dst;
-	net_listener_t *l;
-	sip_via_t *v;
-	sip_via_fix_t fix;
-	char ip[64], br[48], via[256];
+	char br[48];
 	str_t branch, out;
-	int n;
 
 	if (msg->kind != SIP_REQUEST)
 		return -1;
@@ -206,34 +269,10 @@ int osp_forward_request(sip_msg_t *msg, str_t uri)
 	if (net_resolve_uri(&u, &dst) < 0)
 		return -1;
 	dst.no_connect = msg->forward_no_connect;
-	l = net_pick_listener(dst.proto, dst.to.sa.sa_family);
-	if (!l) {
-		LOG_RATE(L_ERR, "forward: no %s socket for '%.*s'",
-			 net_proto_name(dst.proto), STR_FMT(uri));
-		return -1;
-	}
-	dst.from = l;
-	v = sip_get_via1(msg);
-	via_fix_for(msg, v, &fix, ip, sizeof(ip));
 	branch = sl_branch(msg, br, sizeof(br));
-	if (l->adv_host[0])
-		n = snprintf(via, sizeof(via), "Via: SIP/2.0/%s %s:%d;branch=%.*s%s\r\n",
-			     dst.proto == SIP_PROTO_TCP ? "TCP" : "UDP",
-			     l->adv_host, l->adv_port ? l->adv_port : l->port,
-			     STR_FMT(branch), msg->add_local_rport ? ";rport" : "");
-	else
-		n = snprintf(via, sizeof(via), "Via: SIP/2.0/%s %s:%d;branch=%.*s%s\r\n",
-			     dst.proto == SIP_PROTO_TCP ? "TCP" : "UDP", l->host,
-			     l->port, STR_FMT(branch),
-			     msg->add_local_rport ? ";rport" : "");
-	if (n < 0 || (size_t)n >= sizeof(via))
+	if (osp_build_request(msg, &dst, branch, &out) < 0)
 		return -1;
-	if (sip_build_request(msg, (str_t){via, (size_t)n}, &fix, msg->arena,
-			      &out) < 0)
-		return -1;
-	if (osp_onsend_hook && !osp_onsend_hook(msg, out))
-		return -1; /* dropped by the onsend route */
-	if (net_send(&dst, out.s, out.len) < 0)
+	if (osp_send_request(msg, &dst, out) <= 0)
 		return -1;
 	stats_inc(&st_fwd_requests);
 	return 1;

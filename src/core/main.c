@@ -18,6 +18,7 @@
 #include "core/timer.h"
 #include "core/worker.h"
 #include "engines/engine.h"
+#include "net/dns.h"
 #include "net/net.h"
 #include "net/net_internal.h"
 #include "rpc/rpc.h"
@@ -284,6 +285,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	dns_init();
 	if (add_listeners() < 0 || net_init() < 0 ||
 	    net_open_workers(osp_g.workers) < 0) {
 		LOG_CRIT("cannot open the listening sockets");
@@ -326,6 +328,7 @@ int main(int argc, char **argv)
 	osp_timers_stop();
 	rpc_server_stop();
 	net_destroy();
+	dns_destroy();
 	modules_destroy();
 	routing_destroy();
 	LOG_NOTICE("stopped");

@@ -46,11 +46,13 @@ typedef struct worker {
 	arena_t arena;
 	uint64_t msg_seq;
 	int ready; /* 1 started, -1 failed */
+	int depth; /* routes running (nested: tm's branch route) */
 	pthread_mutex_t jobs_lock;
 	worker_job_t *jobs, *jobs_tail;
 } worker_t;
 
 osp_reply_hook_fn osp_reply_hook;
+osp_request_done_fn osp_request_done_hook;
 
 static worker_t *workers;
 static pv_fmt_t *log_prefix_fmt; /* log_prefix, compiled at start */
@@ -165,7 +167,11 @@ static int onsend(sip_msg_t *msg, str_t out)
 
 static int run_route(worker_t *w, ksr_ctx_t *ctx, const char *fname)
 {
-	int rc = w->eng->run(w->inst, ctx, fname, NULL);
+	int rc;
+
+	w->depth++;
+	rc = w->eng->run(w->inst, ctx, fname, NULL);
+	w->depth--;
 
 	if (rc < 0)
 		stats_inc(&st_script_errors);
@@ -199,6 +205,8 @@ static void handle_request(worker_t *w, sip_msg_t *msg)
 	rc = run_route(w, &ctx, routing_request_route());
 	if (rc == 0)
 		LOG_RATE(L_ERR, "the script has no %s()", routing_request_route());
+	if (osp_request_done_hook)
+		osp_request_done_hook(&ctx, rc);
 	if (rc <= 0 && !msg->replied && msg->method_id != SIP_METHOD_ACK)
 		osp_send_reply(msg, 500, STR_LIT("Server Internal Error"),
 			       STR_NULL, STR_NULL);
@@ -217,8 +225,6 @@ static void handle_reply(worker_t *w, sip_msg_t *msg)
 			 why ? why : "malformed");
 		return;
 	}
-	if (osp_reply_hook && osp_reply_hook(msg))
-		return;
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.msg = msg;
 	ctx.route = KSR_ROUTE_REPLY;
@@ -228,6 +234,8 @@ static void handle_reply(worker_t *w, sip_msg_t *msg)
 		if (ctx.flags & KSR_CTX_DROP)
 			return;
 	}
+	if (osp_reply_hook && osp_reply_hook(msg))
+		return;
 	osp_forward_reply(msg);
 }
 
@@ -286,7 +294,8 @@ int worker_run_route(ksr_ctx_t *ctx, const char *fname)
 
 	if (!w)
 		return -2;
-	maybe_swap(w);
+	if (!w->depth)
+		maybe_swap(w);
 	ctx->worker = w->idx;
 	return run_route(w, ctx, fname);
 }

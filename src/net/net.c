@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/osp.h"
 #include "core/stats.h"
+#include "net/dns.h"
 #include "net/net.h"
 #include "net/net_internal.h"
 
@@ -353,56 +354,25 @@ void net_handle_udp(net_ev_t *ev, net_msg_cb cb, void *arg)
 	}
 }
 
+/* RFC 3263 through dns_resolve_uri(); the first candidate wins, preferring
+ * one we have a socket for (an IPv6 address is useless without an IPv6
+ * listener). Callers that fail over take the whole list from
+ * dns_resolve_uri() themselves. */
 int net_resolve_uri(const sip_uri_t *uri, net_dest_t *dst)
 {
-	char host[256];
-	str_t h = uri->host;
-	int port = uri->port_no;
-	sip_proto_t proto = SIP_PROTO_UDP;
+	net_dest_list_t l;
+	char err[160];
+	int i;
 
-	if (uri->scheme == SIP_URI_TEL)
-		return -1;
-	if (uri->maddr.len)
-		h = uri->maddr;
-	if (uri->transport.len) {
-		proto = net_proto_from_name(uri->transport);
-		if (!proto)
-			return -1;
-	}
-	if (uri->scheme == SIP_URI_SIPS)
-		proto = SIP_PROTO_TLS;
-	if (proto == SIP_PROTO_TLS || proto == SIP_PROTO_WS ||
-	    proto == SIP_PROTO_WSS || proto == SIP_PROTO_SCTP) {
-		LOG_RATE(L_ERR, "transport %s is not supported",
-			 net_proto_name(proto));
+	if (dns_resolve_uri(uri, &l, err, sizeof(err)) <= 0) {
+		LOG_RATE(L_ERR, "cannot resolve '%.*s': %s", STR_FMT(uri->host),
+			 err);
 		return -1;
 	}
-	if (!port)
-		port = 5060;
-	if (h.len >= 2 && h.s[0] == '[') {
-		h.s++;
-		h.len -= 2;
-	}
-	str_to_buf(h, host, sizeof(host));
-	memset(dst, 0, sizeof(*dst));
-	dst->proto = proto;
-	if (net_addr_from_ip(host, port, &dst->to) < 0) {
-		/* RFC 3263 (NAPTR/SRV) comes with the transaction layer; for
-		 * now A/AAAA through the system resolver */
-		struct addrinfo hints = {0}, *res = NULL;
-
-		hints.ai_socktype = SOCK_DGRAM;
-		if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res) {
-			LOG_RATE(L_ERR, "cannot resolve '%s'", host);
-			return -1;
-		}
-		memcpy(&dst->to, res->ai_addr, res->ai_addrlen);
-		freeaddrinfo(res);
-		if (dst->to.sa.sa_family == AF_INET6)
-			dst->to.in6.sin6_port = htons((uint16_t)port);
-		else
-			dst->to.in4.sin_port = htons((uint16_t)port);
-	}
+	for (i = 0; i < l.n; i++)
+		if (net_pick_listener(l.d[i].proto, l.d[i].to.sa.sa_family))
+			break;
+	*dst = l.d[i < l.n ? i : 0];
 	return 0;
 }
 

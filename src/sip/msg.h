@@ -297,6 +297,8 @@ typedef struct sip_msg {
 	uint32_t flags;   /* message flags (setflag) */
 	uint32_t bflags;  /* branch 0 flags (setbflag) */
 	void *avps;       /* $avp(...) list, owned by the pv module (arena) */
+	void *rr;         /* Record-Route / loose-route state, owned by the rr
+			   * module (arena, modules/rr/rr.h) */
 	unsigned force_rport : 1, add_local_rport : 1, reply_no_connect : 1,
 		forward_no_connect : 1, reply_close : 1, forward_close : 1,
 		replied : 1; /* a final reply was sent for this request */

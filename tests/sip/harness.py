@@ -451,6 +451,7 @@ class Server:
         self.stderr_path = ctx.path(self.label + ".stderr")
         self.proc = None
         self.stop_sent = False   # we signalled it to stop
+        self.exit_expected = False  # the test wanted it to exit by itself
         self.stop_timed_out = False
 
     @property
@@ -578,7 +579,9 @@ class Server:
         problems = []
         if self.proc is None:
             return problems
-        if self.proc.poll() is not None and not self.stop_sent:
+        if self.exit_expected:
+            self.stop()
+        elif self.proc.poll() is not None and not self.stop_sent:
             problems.append("%s had exited (code %s) before the end of the "
                             "test" % (self.label, self.proc.returncode))
         else:

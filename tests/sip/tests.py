@@ -15,7 +15,7 @@ from harness import (check, e2e_test, fail, free_port, have_ipv6,
                      hostport, raw_udp_request, status_line)
 
 # Lines of script_error.lua that raise (see the comment in that file).
-SCRIPT_ERROR_LINES = {"nil": 9, "badarg": 11}
+SCRIPT_ERROR_LINES = {"nil": 9, "badarg": 11, "callnil": 13}
 
 
 # ---------------------------------------------------------------- helpers
@@ -618,8 +618,8 @@ def mutation_flood(ctx):
 
 @e2e_test(timeout=60)
 def script_error_500(ctx):
-    """A Lua runtime error and a bad KSR argument give 500 and a log line
-    with file:line; the server keeps answering."""
+    """Lua runtime errors (indexing nil, calling nil) and a bad KSR argument
+    give 500 and a log line with file:line; the server keeps answering."""
     script = ctx.script("script_error.lua")
     srv = ctx.server(script)
     errors = []
@@ -645,17 +645,91 @@ def script_error_500(ctx):
     check(not errors, "\n  ".join(errors))
 
 
+@e2e_test(timeout=60)
+def script_error_flood(ctx):
+    """2,000 requests that each hit a script error: all get 500 and the log
+    stays bounded (< 200 lines), as for any per-packet error (log.h:
+    LOG_RATE), since a packet can trigger a script error at will."""
+    srv = ctx.server(ctx.script("script_error.lua"))
+    mark = srv.mark()
+    r = uac(ctx, srv.addr, 500, calls=2000, rate=400, service="nil",
+            timeout=40, trace_msg=False)
+    errors = uac_errors(r, 2000, None, "2000 x R-URI user nil")
+    time.sleep(1.5)  # rate-limit summaries
+    lines = srv.lines_since(mark)
+    ctx.note("%d log lines for 2000 script errors" % len(lines))
+    if len(lines) >= 200:
+        errors.append("%d log lines for 2000 script errors (want < 200)"
+                      % len(lines))
+    if not any("script_error.lua:9" in l for l in lines):
+        errors.append("no line names script_error.lua:9")
+    srv.expect_alive()
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=60)
+def reload_errors(ctx):
+    """app_lua.reload refuses a script that fails while loading (runtime
+    error at top level) or has disappeared, and the old one keeps
+    answering."""
+    path = ctx.script("reload.lua", REASON="OK-A")
+    srv = ctx.server(path)
+    errors = []
+    ctx.write_file("reload.lua", "-- fails at load time\nlocal t = nil\n"
+                   "local x = t.field\nfunction ksr_request_route()\n"
+                   "\tKSR.sl.sl_send_reply(200, \"BAD\")\nend\n")
+    ok, out, rc = srv.ctl("app_lua.reload")
+    if ok:
+        errors.append("top-level runtime error: reload answered success: %s"
+                      % out.strip())
+    elif not re.search(r"reload\.lua:3\b", out):
+        errors.append("top-level runtime error: the error does not name "
+                      "reload.lua:3: %s" % out.strip())
+    sl = probe(srv)
+    if sl != "SIP/2.0 200 OK-A":
+        errors.append("after the failed reload: got %r, want 200 OK-A" % sl)
+    os.unlink(path)
+    ok, out, rc = srv.ctl("app_lua.reload")
+    if ok:
+        errors.append("missing file: reload answered success: %s"
+                      % out.strip())
+    elif "reload.lua" not in out:
+        errors.append("missing file: the error does not name the file: %s"
+                      % out.strip())
+    sl = probe(srv)
+    if sl != "SIP/2.0 200 OK-A":
+        errors.append("after reloading a missing file: got %r, want 200 OK-A"
+                      % sl)
+    ctx.script("reload.lua", REASON="OK-B")
+    ok, out, rc = srv.ctl("app_lua.reload")
+    if not ok:
+        errors.append("good reload after the failures: %s" % out.strip())
+    deadline = time.time() + 2
+    while time.time() < deadline and probe(srv) != "SIP/2.0 200 OK-B":
+        time.sleep(0.05)
+    sl = probe(srv)
+    if sl != "SIP/2.0 200 OK-B":
+        errors.append("after a good reload: got %r, want 200 OK-B" % sl)
+    check(not errors, "\n  ".join(errors))
+
+
 @e2e_test(timeout=150)
 def reload_under_load(ctx):
     """20 app_lua.reload (OK-A/OK-B) plus one broken script during 20 s of
-    sipp load at 100 cps: no request unanswered, both versions seen, the
-    broken one rejected with file:line while the old one keeps running."""
+    sipp load (100 cps over UDP, 50 over TCP): no request unanswered, both
+    versions seen, the broken one rejected with file:line while the old one
+    keeps running."""
     script = ctx.script("reload.lua", REASON="OK-A")
     srv = ctx.server(script)
     calls, rate = 2000, 100
     load = ctx.sipp("uac_options", remote=srv.addr, calls=calls, rate=rate,
                     subst={"EXPECT": 200}, timeout=90, recv_timeout=5000,
                     background=True, trace_msg=False)
+    # the same over one TCP connection, at half the rate
+    tcp_load = ctx.sipp("uac_options", remote=srv.addr, calls=calls // 2,
+                        rate=rate // 2, transport="t1", subst={"EXPECT": 200},
+                        timeout=90, recv_timeout=5000, background=True,
+                        trace_msg=False)
     errors = []
     current = "OK-A"
     time.sleep(0.5)
@@ -692,7 +766,12 @@ def reload_under_load(ctx):
     r = load.wait()
     srv.expect_alive("during reloads")
     errors += uac_errors(r, calls, None, "load")
-    reasons = r.reasons()
+    if r.stat("Retransmissions") > 0:
+        ctx.note("%d requests were retransmitted by sipp (no answer within "
+                 "500 ms)" % r.stat("Retransmissions"))
+    rt = tcp_load.wait()
+    errors += uac_errors(rt, calls // 2, None, "TCP load")
+    reasons = r.reasons() + rt.reasons()
     counts = {x: reasons.count(x) for x in set(reasons)}
     ctx.note("reason phrases seen: %s" % counts)
     for want in ("OK-A", "OK-B"):
@@ -956,7 +1035,10 @@ def port_in_use(ctx):
         elif second.proc.returncode == 0:
             errors.append("the second instance exited 0")
         else:
-            second.stop_sent = True  # its exit is expected
+            second.exit_expected = True
+            ctx.note("second instance refused: %s" % (
+                [l for l in second.stderr_lines() if "ERR" in l or "CRIT" in l]
+                or second.stderr_lines()[-1:]))
     if second.alive():
         second.stop()
     first.expect_alive()
@@ -1007,7 +1089,8 @@ def config_file(ctx):
 
 @e2e_test(timeout=60)
 def sighup_reload(ctx):
-    """SIGHUP reloads the routing script."""
+    """SIGHUP reloads the routing script; a broken one is logged with
+    file:line and the old one stays."""
     srv = ctx.server(ctx.script("reload.lua", REASON="OK-A"))
     check(probe(srv) == "SIP/2.0 200 OK-A", "first OPTIONS not 200 OK-A")
     ctx.script("reload.lua", REASON="OK-B")
@@ -1021,11 +1104,22 @@ def sighup_reload(ctx):
         time.sleep(0.1)
     srv.expect_alive("after SIGHUP")
     check(sl == "SIP/2.0 200 OK-B", "after SIGHUP: %r, want 200 OK-B" % sl)
+    # a broken script on SIGHUP: logged with file:line, the old one stays
+    mark = srv.mark()
+    ctx.script("reload_broken.lua", "reload.lua")
+    srv.send_signal(signal.SIGHUP)
+    line = srv.wait_log(r"reload\.lua:4\b", since=mark, timeout=3)
+    srv.expect_alive("after SIGHUP with a broken script")
+    check(line, "SIGHUP with a broken script: no log line naming reload.lua:4")
+    sl = probe(srv)
+    check(sl == "SIP/2.0 200 OK-B", "after SIGHUP with a broken script: %r, "
+          "want the old version (200 OK-B)" % sl)
 
 
 @e2e_test(timeout=60)
 def graceful_shutdown(ctx):
-    """SIGTERM (and SIGINT) -> exit code 0 within a few seconds."""
+    """SIGTERM (and SIGINT) -> exit code 0 within a few seconds, also with
+    a TCP connection open and under sipp load."""
     errors = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         srv = ctx.server(ctx.script("options.lua"))
@@ -1046,4 +1140,20 @@ def graceful_shutdown(ctx):
             ctx.note("%s: exited 0 in %.2fs" % (sig.name, dt))
         if os.path.exists(srv.sock):
             ctx.note("%s: control socket file left behind" % sig.name)
+    # under load: sipp keeps sending over UDP and TCP while we stop it
+    srv = ctx.server(ctx.script("options.lua"))
+    loads = [ctx.sipp("uac_options", remote=srv.addr, calls=5000, rate=200,
+                      transport=t, subst={"EXPECT": 200}, timeout=20,
+                      background=True, trace_msg=False) for t in ("u1", "t1")]
+    time.sleep(1.5)
+    t0 = time.time()
+    rc = srv.stop(signal.SIGTERM, timeout=5)
+    if rc is None:
+        errors.append("SIGTERM under load: still running 5 s later (killed)")
+    elif rc != 0:
+        errors.append("SIGTERM under load: exit code %s, want 0" % rc)
+    else:
+        ctx.note("SIGTERM under load: exited 0 in %.2fs" % (time.time() - t0))
+    for h in loads:
+        h.proc.terminate()
     check(not errors, "\n  ".join(errors))

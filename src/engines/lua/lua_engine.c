@@ -289,6 +289,7 @@ static int lua_run(void *p, ksr_ctx_t *ctx, const char *fname, const char *arg)
 {
 	lua_inst_t *in = p;
 	lua_State *L = in->L;
+	ksr_ctx_t *prev;
 	int base = lua_gettop(L), rc, nargs = 0;
 
 	lua_pushcfunction(L, traceback);
@@ -301,17 +302,20 @@ static int lua_run(void *p, ksr_ctx_t *ctx, const char *fname, const char *arg)
 		lua_pushstring(L, arg);
 		nargs = 1;
 	}
+	prev = in->ctx; /* a nested route (tm's branch route) restores it */
 	in->ctx = ctx;
 	rc = lua_pcall(L, nargs, 0, base + 1);
-	in->ctx = NULL;
+	in->ctx = prev;
 	if (rc != 0) {
 		if (lua_touserdata(L, -1) == &exit_marker) {
 			rc = 0;
 		} else {
 			const char *m = lua_tostring(L, -1);
 
-			LOG_ERR("error in Lua %s(): %s", fname,
-				m ? m : "(no message)");
+			/* senders can trigger script errors at will: the
+			 * log is rate-limited like other per-packet errors */
+			LOG_RATE(L_ERR, "error in Lua %s(): %s", fname,
+				 m ? m : "(no message)");
 			lua_settop(L, base);
 			return -1;
 		}

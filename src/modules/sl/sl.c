@@ -1,5 +1,5 @@
-/* sl.c - stateless replies (KSR.sl.*). send_reply will reply statefully
- * once the transaction layer exists and a transaction is there. */
+/* sl.c - stateless replies (KSR.sl.*). send_reply replies statefully
+ * when the request has a transaction (see osp_tm_reply_hook). */
 #include <stdio.h>
 #include <string.h>
 
@@ -55,9 +55,17 @@ static int ki_sl_send_reply(ksr_ctx_t *ctx, const ksr_arg_t *a, ksr_xval_t *r)
 	return sl_reply(ctx, a[0].n, a[1].s);
 }
 
+/* Kamailio's send_reply: through the transaction when the request has one
+ * (tm installs osp_tm_reply_hook), statelessly otherwise. */
 static int ki_send_reply(ksr_ctx_t *ctx, const ksr_arg_t *a, ksr_xval_t *r)
 {
-	/* stateful when a transaction exists: comes with tm */
+	if (osp_tm_reply_hook && a[0].n >= 100 && a[0].n <= 699) {
+		int rc = osp_tm_reply_hook(ctx, (int)a[0].n, a[1].s, STR_NULL,
+					   STR_NULL);
+
+		if (rc != 0)
+			return rc;
+	}
 	return sl_reply(ctx, a[0].n, a[1].s);
 }
 

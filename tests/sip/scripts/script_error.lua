@@ -1,6 +1,6 @@
 -- script_error.lua: runtime errors picked by the R-URI user. The line
--- numbers of the two faulty calls are checked by the test (keep them at
--- lines 9 and 11, or update SCRIPT_ERROR_LINES in tests.py).
+-- numbers of the faulty calls are checked by the test (keep them at
+-- lines 9, 11 and 13, or update SCRIPT_ERROR_LINES in tests.py).
 function ksr_request_route()
 	local user = KSR.pv.get("$rU")
 	local t = nil
@@ -9,6 +9,8 @@ function ksr_request_route()
 		return t.field
 	elseif user == "badarg" then
 		KSR.sl.sl_send_reply("abc")
+	elseif user == "callnil" then
+		KSR.no_such_function()
 	end
 	KSR.sl.sl_send_reply(200, "OK")
 end
