@@ -9,6 +9,7 @@
 
 #include "core/cfg.h"
 #include "core/globals.h"
+#include "core/latency.h"
 #include "core/log.h"
 #include "core/module.h"
 #include "core/osp.h"
@@ -262,6 +263,7 @@ int main(int argc, char **argv)
 	}
 	rpc_register(osp_core_rpc);
 	rpc_register(routing_rpc);
+	rpc_register(latency_rpc);
 	if (routing_init(eng, osp_g.script, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
