@@ -134,6 +134,20 @@ typedef struct sip_uri {
 /* Parse a URI (no surrounding <>). For tel: the number goes to `user`. */
 int sip_uri_parse(arena_t *a, str_t s, sip_uri_t *uri);
 
+typedef enum {
+	SIP_URI_PART_USER,
+	SIP_URI_PART_HOST,
+	SIP_URI_PART_PORT,
+	SIP_URI_PART_HOSTPORT, /* "host[:port]", IPv6 in brackets */
+} sip_uri_part_t;
+
+/* Rebuild URI `text` (parsed as u) with one part replaced by val, into the
+ * arena: an empty user removes the userinfo, an empty port the port; the
+ * scheme, parameters and headers are kept as written. 0, -OSP_EINVAL (no
+ * scheme, or host/port of a tel: URI) or -OSP_ENOMEM. */
+int sip_uri_replace(arena_t *a, str_t text, const sip_uri_t *u,
+		    sip_uri_part_t part, str_t val, str_t *out);
+
 /* ---- Via ---- */
 typedef struct sip_via {
 	str_t proto_name;  /* "SIP" */

@@ -107,3 +107,90 @@ int sip_uri_parse(arena_t *a, str_t s, sip_uri_t *uri)
 	}
 	return p == end ? 0 : -OSP_EPARSE;
 }
+
+/* Rebuild `text` (whose parse is u) with one part replaced. The scheme is
+ * kept as written; the password goes with an emptied user. */
+int sip_uri_replace(arena_t *a, str_t text, const sip_uri_t *u,
+		    sip_uri_part_t part, str_t val, str_t *out)
+{
+	str_t scheme, user = u->user, pass = u->password, host = u->host,
+		      port = u->port;
+	const char *colon = text.len ? memchr(text.s, ':', text.len) : NULL;
+	size_t n = 0, cap;
+	char *b;
+
+	if (!colon)
+		return -OSP_EINVAL;
+	scheme = sip_mkstr(text.s, colon);
+	switch (part) {
+	case SIP_URI_PART_USER:
+		user = val;
+		if (!val.len)
+			pass = STR_NULL;
+		break;
+	case SIP_URI_PART_HOST:
+		host = val;
+		break;
+	case SIP_URI_PART_PORT:
+		port = val;
+		break;
+	case SIP_URI_PART_HOSTPORT: {
+		/* "host", "host:port", "[v6]", "[v6]:port" */
+		const char *c = NULL;
+
+		if (val.len && val.s[0] == '[') {
+			const char *e = memchr(val.s, ']', val.len);
+
+			if (e && e + 1 < val.s + val.len && e[1] == ':')
+				c = e + 1;
+		} else {
+			c = val.len ? memchr(val.s, ':', val.len) : NULL;
+		}
+		host = c ? sip_mkstr(val.s, c) : val;
+		port = c ? sip_mkstr(c + 1, val.s + val.len) : STR_NULL;
+		break;
+	}
+	}
+	if (u->scheme == SIP_URI_TEL && part != SIP_URI_PART_USER)
+		return -OSP_EINVAL; /* a tel: URI has no host or port */
+	cap = scheme.len + user.len + pass.len + host.len + port.len +
+	      u->params.len + u->headers.len + 8;
+	b = arena_alloc(a, cap);
+	if (!b)
+		return -OSP_ENOMEM;
+#define APPEND(x)                                                              \
+	do {                                                                   \
+		memcpy(b + n, (x).s, (x).len);                                 \
+		n += (x).len;                                                  \
+	} while (0)
+	APPEND(scheme);
+	b[n++] = ':';
+	if (u->scheme == SIP_URI_TEL) {
+		APPEND(user);
+	} else {
+		if (user.len) {
+			APPEND(user);
+			if (pass.len) {
+				b[n++] = ':';
+				APPEND(pass);
+			}
+			b[n++] = '@';
+		}
+		APPEND(host);
+		if (port.len) {
+			b[n++] = ':';
+			APPEND(port);
+		}
+	}
+	if (u->params.len) {
+		b[n++] = ';';
+		APPEND(u->params);
+	}
+	if (u->headers.len) {
+		b[n++] = '?';
+		APPEND(u->headers);
+	}
+#undef APPEND
+	*out = (str_t){b, n};
+	return 0;
+}

@@ -215,7 +215,39 @@ TEST(params_generic)
 	CHECK(sip_param_find(NULL, STR_LIT("a")) == NULL);
 }
 
+/* sip_uri_replace: one part rewritten, the rest kept as written. */
+TEST(uri_replace)
+{
+	arena_t a;
+	sip_uri_t u;
+	str_t in = STR_LIT("SIP:alice:pw@example.com:5070;transport=tcp?h=1"), out;
+
+	arena_init(&a);
+	CHECK_INT(sip_uri_parse(&a, in, &u), 0);
+	CHECK_INT(sip_uri_replace(&a, in, &u, SIP_URI_PART_USER,
+				  STR_LIT("bob"), &out), 0);
+	CHECK_STRV(out, "SIP:bob:pw@example.com:5070;transport=tcp?h=1");
+	CHECK_INT(sip_uri_replace(&a, in, &u, SIP_URI_PART_USER, STR_NULL,
+				  &out), 0);
+	CHECK_STRV(out, "SIP:example.com:5070;transport=tcp?h=1");
+	CHECK_INT(sip_uri_replace(&a, in, &u, SIP_URI_PART_HOST,
+				  STR_LIT("[::1]"), &out), 0);
+	CHECK_STRV(out, "SIP:alice:pw@[::1]:5070;transport=tcp?h=1");
+	CHECK_INT(sip_uri_replace(&a, in, &u, SIP_URI_PART_PORT, STR_NULL,
+				  &out), 0);
+	CHECK_STRV(out, "SIP:alice:pw@example.com;transport=tcp?h=1");
+	CHECK_INT(sip_uri_replace(&a, in, &u, SIP_URI_PART_HOSTPORT,
+				  STR_LIT("[2001:db8::1]:5080"), &out), 0);
+	CHECK_STRV(out, "SIP:alice:pw@[2001:db8::1]:5080;transport=tcp?h=1");
+	in = STR_LIT("tel:+123");
+	CHECK_INT(sip_uri_parse(&a, in, &u), 0);
+	CHECK_INT(sip_uri_replace(&a, in, &u, SIP_URI_PART_HOST,
+				  STR_LIT("x"), &out), -OSP_EINVAL);
+	arena_destroy(&a);
+}
+
 TEST_LIST(
+	TEST_ENTRY(uri_replace),
 	TEST_ENTRY(uri_basic),
 	TEST_ENTRY(uri_userinfo),
 	TEST_ENTRY(uri_ipv6),

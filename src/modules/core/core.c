@@ -11,7 +11,6 @@
 #include "core/log.h"
 #include "core/osp.h"
 #include "core/module.h"
-#include "modules/core/uri_rewrite.h"
 #include "net/net.h"
 
 #define MSG (ctx->msg)
@@ -372,7 +371,7 @@ static int ki_seturi(ksr_ctx_t *ctx, const ksr_arg_t *a, ksr_xval_t *r)
 	return sip_set_ruri(MSG, a[0].s) < 0 ? 0 : 1;
 }
 
-static int rewrite_part(ksr_ctx_t *ctx, uri_part_t part, str_t val)
+static int rewrite_part(ksr_ctx_t *ctx, sip_uri_part_t part, str_t val)
 {
 	sip_uri_t *u;
 	str_t out;
@@ -380,19 +379,20 @@ static int rewrite_part(ksr_ctx_t *ctx, uri_part_t part, str_t val)
 	if (MSG->kind != SIP_REQUEST)
 		return 0;
 	u = sip_get_cur_ruri(MSG);
-	if (!u || uri_rewrite(MSG->arena, u, part, val, &out) < 0)
+	if (!u || sip_uri_replace(MSG->arena, sip_cur_uri(MSG), u, part, val,
+				  &out) < 0)
 		return 0;
 	return sip_set_ruri(MSG, out) < 0 ? 0 : 1;
 }
 
 static int ki_setuser(ksr_ctx_t *ctx, const ksr_arg_t *a, ksr_xval_t *r)
 {
-	return rewrite_part(ctx, URI_PART_USER, a[0].s);
+	return rewrite_part(ctx, SIP_URI_PART_USER, a[0].s);
 }
 
 static int ki_sethost(ksr_ctx_t *ctx, const ksr_arg_t *a, ksr_xval_t *r)
 {
-	return rewrite_part(ctx, URI_PART_HOST, a[0].s);
+	return rewrite_part(ctx, SIP_URI_PART_HOST, a[0].s);
 }
 
 static int ki_setdsturi(ksr_ctx_t *ctx, const ksr_arg_t *a, ksr_xval_t *r)

@@ -142,87 +142,30 @@ static int valid_port(str_t p)
 	       p.s[0] != '-' && p.s[0] != '+';
 }
 
-/* Rebuild the current R-URI with the user, host or port replaced (an empty
- * user or port removes it, with its '@' or ':'), keeping the scheme as
- * written, the password, the parameters and the headers. */
-static int ruri_rewrite(ksr_ctx_t *ctx, const char *pvname, long part,
-			str_t val)
+/* Rewrite one part of the current R-URI (sip_uri_replace). */
+static int ruri_rewrite(ksr_ctx_t *ctx, const char *pvname,
+			sip_uri_part_t part, str_t val)
 {
 	sip_msg_t *msg = req_of(ctx);
 	sip_uri_t *u;
-	str_t cur, scheme, user, pass, host, port;
-	const char *colon;
-	char *b;
-	size_t n = 0, cap;
+	str_t out;
+	int rc;
 
 	if (!msg) {
 		LOG_RATE(L_ERR, "%s can be set on requests only", pvname);
 		return -OSP_EINVAL;
 	}
-	cur = sip_cur_uri(msg);
 	u = sip_get_cur_ruri(msg);
-	colon = cur.len ? memchr(cur.s, ':', cur.len) : NULL;
-	if (!u || !colon) {
+	if (!u) {
 		LOG_RATE(L_ERR, "%s: the R-URI cannot be parsed", pvname);
 		return -OSP_EINVAL;
 	}
-	scheme = (str_t){cur.s, (size_t)(colon - cur.s)};
-	user = u->user;
-	pass = u->password;
-	host = u->host;
-	port = u->port;
-	if (part == URI_USER) {
-		user = val;
-		if (!val.len)
-			pass = STR_NULL;
-	} else if (part == URI_HOST) {
-		host = val;
-	} else {
-		port = val;
-	}
-	if (u->scheme == SIP_URI_TEL && part != URI_USER) {
-		LOG_RATE(L_ERR, "%s: a tel: URI has no host or port", pvname);
-		return -OSP_EINVAL;
-	}
-	cap = scheme.len + user.len + pass.len + host.len + port.len +
-	      u->params.len + u->headers.len + 8;
-	b = arena_alloc(msg->arena, cap);
-	if (!b)
-		return -OSP_ENOMEM;
-#define APPEND(str)                                                            \
-	do {                                                                   \
-		memcpy(b + n, (str).s, (str).len);                             \
-		n += (str).len;                                                \
-	} while (0)
-	APPEND(scheme);
-	b[n++] = ':';
-	if (u->scheme == SIP_URI_TEL) {
-		APPEND(user);
-	} else {
-		if (user.len) {
-			APPEND(user);
-			if (pass.len) {
-				b[n++] = ':';
-				APPEND(pass);
-			}
-			b[n++] = '@';
-		}
-		APPEND(host);
-		if (port.len) {
-			b[n++] = ':';
-			APPEND(port);
-		}
-	}
-	if (u->params.len) {
-		b[n++] = ';';
-		APPEND(u->params);
-	}
-	if (u->headers.len) {
-		b[n++] = '?';
-		APPEND(u->headers);
-	}
-#undef APPEND
-	return sip_set_ruri(msg, (str_t){b, n}) < 0 ? -OSP_ENOMEM : 0;
+	rc = sip_uri_replace(msg->arena, sip_cur_uri(msg), u, part, val, &out);
+	if (rc == -OSP_EINVAL)
+		LOG_RATE(L_ERR, "%s: cannot rewrite this R-URI part", pvname);
+	if (rc < 0)
+		return rc;
+	return sip_set_ruri(msg, out) < 0 ? -OSP_ENOMEM : 0;
 }
 
 /* $rU: null or "" removes the user part. */
@@ -233,7 +176,7 @@ static int set_ruri_user(ksr_ctx_t *ctx, const pv_spec_t *sp,
 		LOG_RATE(L_ERR, "$rU needs a string value");
 		return -OSP_EINVAL;
 	}
-	return ruri_rewrite(ctx, "$rU", URI_USER,
+	return ruri_rewrite(ctx, "$rU", SIP_URI_PART_USER,
 			    val->type == KSR_STR ? val->s : STR_NULL);
 }
 
@@ -244,7 +187,7 @@ static int set_ruri_host(ksr_ctx_t *ctx, const pv_spec_t *sp,
 		LOG_RATE(L_ERR, "$rd needs a non-empty string value");
 		return -OSP_EINVAL;
 	}
-	return ruri_rewrite(ctx, "$rd", URI_HOST, val->s);
+	return ruri_rewrite(ctx, "$rd", SIP_URI_PART_HOST, val->s);
 }
 
 /* $rp: a number or numeric string; null removes the port. */
@@ -261,7 +204,7 @@ static int set_ruri_port(ksr_ctx_t *ctx, const pv_spec_t *sp,
 		LOG_RATE(L_ERR, "$rp: invalid port '%.*s'", STR_FMT(p));
 		return -OSP_EINVAL;
 	}
-	return ruri_rewrite(ctx, "$rp", URI_PORT, p);
+	return ruri_rewrite(ctx, "$rp", SIP_URI_PART_PORT, p);
 }
 
 /* $du: the destination URI (next hop); null when not set. */
