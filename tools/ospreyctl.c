@@ -7,6 +7,11 @@
  * "42", "-7"; no sign "+", no leading zero) is sent as a JSON integer,
  * anything else as a string; "s:TEXT" forces a string, "i:N" an integer.
  *
+ *     ospreyctl [-s SOCKET] subscriber add|passwd|rm|list [ARG...]
+ *
+ * manages auth_db's subscribers (subscriber.* commands, every argument a
+ * string); "subscriber list" prints one USER@DOMAIN per line.
+ *
  * Exit status: 0 success, 1 the server answered with an error, 2 the
  * socket could not be reached (or timed out), 3 the answer was not valid
  * JSON-RPC, 64 bad usage.
@@ -61,6 +66,9 @@ static void usage(FILE *f)
 		"  ospreyctl core.version\n"
 		"  ospreyctl stats.get_statistics all\n"
 		"  ospreyctl system.listMethods\n"
+		"  ospreyctl subscriber add alice@example.com secret\n"
+		"  ospreyctl subscriber rm alice@example.com\n"
+		"  ospreyctl subscriber list\n"
 		"\n"
 		"Exit status: 0 ok, 1 error answered by the server, 2 cannot "
 		"reach the socket,\n"
@@ -278,6 +286,66 @@ static void print_result(json_t *res, int raw)
 	}
 }
 
+/* "ospreyctl subscriber add|passwd|rm|list ...": auth_db's subscriber.*
+ * commands. Every argument goes as a string (a password of digits stays
+ * text). Returns the RPC method name and fills params, or returns NULL
+ * after printing the usage. */
+static const char *subscriber_cmd(int argc, char **argv, json_t *params)
+{
+	static const struct {
+		const char *sub, *method, *args;
+		int nargs;
+	} cmds[] = {
+	    {"add", "subscriber.add", "USER@DOMAIN PASSWORD", 2},
+	    {"passwd", "subscriber.passwd", "USER@DOMAIN PASSWORD", 2},
+	    {"rm", "subscriber.rm", "USER@DOMAIN", 1},
+	    {"list", "subscriber.list", "", 0},
+	};
+	size_t i;
+
+	for (i = 0; argc > 0 && i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[0], cmds[i].sub) != 0)
+			continue;
+		/* one more argument may name another table */
+		if (argc - 1 < cmds[i].nargs || argc - 1 > cmds[i].nargs + 1)
+			break;
+		for (int a = 1; a < argc; a++) {
+			json_t *v = json_string(argv[a]);
+
+			if (!v || json_array_append_new(params, v) != 0) {
+				fprintf(stderr, "ospreyctl: bad argument %d\n",
+					a);
+				return NULL;
+			}
+		}
+		return cmds[i].method;
+	}
+	fprintf(stderr, "usage:\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(stderr, "  ospreyctl subscriber %s %s%s[TABLE]\n",
+			cmds[i].sub, cmds[i].args, cmds[i].nargs ? " " : "");
+	return NULL;
+}
+
+/* subscriber list: one USER@DOMAIN per line; the other subscriber
+ * commands print nothing when they succeed. */
+static void print_subscribers(json_t *res, const char *method)
+{
+	size_t i;
+	json_t *v;
+
+	if (strcmp(method, "subscriber.list") != 0 || !json_is_array(res))
+		return;
+	json_array_foreach(res, i, v)
+	{
+		json_t *u = json_object_get(v, "username");
+		json_t *d = json_object_get(v, "domain");
+
+		printf("%s@%s\n", json_is_string(u) ? json_string_value(u) : "",
+		       json_is_string(d) ? json_string_value(d) : "");
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *sock = NULL, *method;
@@ -285,7 +353,7 @@ int main(int argc, char **argv)
 	json_t *params, *m, *req = NULL, *resp = NULL, *res, *e;
 	json_error_t jerr;
 	char *text = NULL, *answer = NULL, *end, *p;
-	int opt, raw = 0, rc = EXIT_USAGE;
+	int opt, raw = 0, subscriber = 0, rc = EXIT_USAGE;
 
 	/* "+": stop at METHOD, so that "-5" after it is a parameter */
 	while ((opt = getopt(argc, argv, "+s:t:rVh")) != -1) {
@@ -318,6 +386,16 @@ int main(int argc, char **argv)
 		json_decref(params);
 		fprintf(stderr, "ospreyctl: out of memory\n");
 		goto out;
+	}
+	if (strcmp(method, "subscriber") == 0) {
+		subscriber = 1;
+		method = subscriber_cmd(argc - optind, argv + optind, params);
+		if (!method) {
+			json_decref(params);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		optind = argc;
 	}
 	for (int i = optind; i < argc; i++) {
 		json_t *v = arg_value(argv[i], i - optind + 1);
@@ -377,7 +455,10 @@ int main(int argc, char **argv)
 			sock);
 		goto out;
 	}
-	print_result(res, raw);
+	if (subscriber)
+		print_subscribers(res, method);
+	else
+		print_result(res, raw);
 	rc = fflush(stdout) == 0 ? 0 : EXIT_PROTOCOL;
 out:
 	json_decref(req);

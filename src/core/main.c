@@ -199,7 +199,7 @@ int main(int argc, char **argv)
 		}
 		osp_log_level = L_ERR;
 		module_load_all();
-		if (modules_init() < 0)
+		if (modules_register() < 0)
 			return 1;
 		return ksr_registry_print(stdout, api) < 0 ? 1 : 0;
 	}

@@ -176,7 +176,7 @@ int module_param_set(const char *mod, const char *param, int type,
 	return 0;
 }
 
-int modules_init(void)
+int modules_register(void)
 {
 	for (osp_module_t **m = osp_modules; *m; m++) {
 		if ((*m)->always)
@@ -188,6 +188,13 @@ int modules_init(void)
 		if ((*m)->rpc && rpc_register((*m)->rpc) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+int modules_init(void)
+{
+	if (modules_register() < 0)
+		return -1;
 	for (osp_module_t **m = osp_modules; *m; m++) {
 		if (!(*m)->loaded || !(*m)->init)
 			continue;

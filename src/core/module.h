@@ -59,7 +59,10 @@ void module_load_all(void);
  * not loaded, unknown parameter, wrong type). */
 int module_param_set(const char *mod, const char *param, int type,
 		     const char *sval, long ival, char *err, size_t errlen);
-/* Register exports and RPCs of loaded modules, run init hooks. */
+/* Register exports and RPCs of loaded modules (no init hook: enough to
+ * list the API). */
+int modules_register(void);
+/* modules_register, then run the init hooks. */
 int modules_init(void);
 int modules_child_init(int worker);
 void modules_destroy(void);

@@ -1,0 +1,152 @@
+/* digest.c - the RFC 2617 / RFC 7616 hash computations, through OpenSSL's
+ * EVP interface.
+ *
+ * The message digests are fetched once (OpenSSL 3 otherwise looks them up
+ * on every initialisation) and shared by all threads, which EVP allows for
+ * fetched algorithm objects. */
+#include <pthread.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "core/log.h"
+#include "modules/auth/auth.h"
+
+static const struct {
+	const char *name; /* as in the algorithm parameter */
+	const char *evp;  /* OpenSSL's name */
+	size_t hexlen;
+} algs[AUTH_ALG__COUNT] = {
+    [AUTH_ALG_MD5] = {"MD5", "MD5", 32},
+    [AUTH_ALG_SHA256] = {"SHA-256", "SHA2-256", 64},
+    [AUTH_ALG_SHA512_256] = {"SHA-512-256", "SHA2-512/256", 64},
+};
+
+static EVP_MD *mds[AUTH_ALG__COUNT];
+static pthread_once_t mds_once = PTHREAD_ONCE_INIT;
+
+static void mds_fetch(void)
+{
+	for (int i = 0; i < AUTH_ALG__COUNT; i++)
+		mds[i] = EVP_MD_fetch(NULL, algs[i].evp, NULL);
+}
+
+int auth_alg_parse(str_t name, auth_alg_t *alg, int *sess)
+{
+	static const char suffix[] = "-sess";
+	size_t sl = sizeof(suffix) - 1;
+
+	*alg = AUTH_ALG_MD5;
+	*sess = 0;
+	if (!name.len)
+		return 0;
+	if (name.len > sl &&
+	    strncasecmp(name.s + name.len - sl, suffix, sl) == 0) {
+		*sess = 1;
+		name.len -= sl;
+	}
+	for (int i = 0; i < AUTH_ALG__COUNT; i++) {
+		if (str_caseeq_cstr(name, algs[i].name)) {
+			*alg = (auth_alg_t)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *auth_alg_name(auth_alg_t alg)
+{
+	return alg < AUTH_ALG__COUNT ? algs[alg].name : "?";
+}
+
+size_t auth_alg_hexlen(auth_alg_t alg)
+{
+	return alg < AUTH_ALG__COUNT ? algs[alg].hexlen : 0;
+}
+
+/* Hash the parts joined by ':' into lowercase hex (out[AUTH_HEX_MAX]).
+ * 0 or -1. */
+static int hash_parts(auth_alg_t alg, const str_t *parts, int n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *c = NULL;
+	int rc = -1;
+
+	pthread_once(&mds_once, mds_fetch);
+	if (alg >= AUTH_ALG__COUNT || !mds[alg]) {
+		LOG_RATE(L_ERR, "auth: digest %s not available in OpenSSL",
+			 auth_alg_name(alg));
+		return -1;
+	}
+	c = EVP_MD_CTX_new();
+	if (!c || !EVP_DigestInit_ex(c, mds[alg], NULL))
+		goto out;
+	for (int i = 0; i < n; i++) {
+		if (i && !EVP_DigestUpdate(c, ":", 1))
+			goto out;
+		if (parts[i].len &&
+		    !EVP_DigestUpdate(c, parts[i].s, parts[i].len))
+			goto out;
+	}
+	if (!EVP_DigestFinal_ex(c, md, &mdlen) || mdlen * 2 >= AUTH_HEX_MAX)
+		goto out;
+	for (unsigned int i = 0; i < mdlen; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[2 * mdlen] = '\0';
+	rc = 0;
+out:
+	EVP_MD_CTX_free(c);
+	if (rc < 0)
+		LOG_RATE(L_ERR, "auth: %s hashing failed", auth_alg_name(alg));
+	return rc;
+}
+
+int auth_calc_ha1(auth_alg_t alg, str_t user, str_t realm, str_t password,
+		  char *out)
+{
+	str_t p[3] = {user, realm, password};
+
+	return hash_parts(alg, p, 3, out);
+}
+
+int auth_calc_ha1_sess(auth_alg_t alg, str_t ha1, str_t nonce, str_t cnonce,
+		       char *out)
+{
+	str_t p[3] = {ha1, nonce, cnonce};
+
+	return hash_parts(alg, p, 3, out);
+}
+
+int auth_calc_response(auth_alg_t alg, str_t ha1, str_t nonce, str_t nc,
+		       str_t cnonce, str_t qop, str_t method, str_t uri,
+		       str_t body, char *out)
+{
+	char hbody[AUTH_HEX_MAX], ha2[AUTH_HEX_MAX];
+	str_t p[6];
+	int auth_int = str_caseeq_cstr(qop, "auth-int");
+
+	p[0] = method;
+	p[1] = uri;
+	if (auth_int) {
+		if (hash_parts(alg, &body, 1, hbody) < 0)
+			return -1;
+		p[2] = str_from(hbody);
+	}
+	if (hash_parts(alg, p, auth_int ? 3 : 2, ha2) < 0)
+		return -1;
+	p[0] = ha1;
+	p[1] = nonce;
+	if (!qop.len) {
+		p[2] = str_from(ha2);
+		return hash_parts(alg, p, 3, out);
+	}
+	p[2] = nc;
+	p[3] = cnonce;
+	p[4] = qop;
+	p[5] = str_from(ha2);
+	return hash_parts(alg, p, 6, out);
+}
