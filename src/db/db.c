@@ -222,8 +222,11 @@ const char *osp_db_default_url(void)
 {
 	static char url[600];
 	const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	const char *dir = getenv("OSPREY_DATA_DIR");
 
-	if (geteuid() == 0)
+	if (dir && *dir)
+		snprintf(url, sizeof(url), "sqlite://%s/osprey.db", dir);
+	else if (geteuid() == 0)
 		snprintf(url, sizeof(url), "sqlite:///var/lib/osprey/osprey.db");
 	else if (xdg && *xdg)
 		snprintf(url, sizeof(url), "sqlite://%s/osprey/osprey.db", xdg);

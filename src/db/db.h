@@ -35,9 +35,10 @@ int osp_db_ensure_table(osp_db_t *db, const char *table, int version,
 /* Run SQL without results (takes the lock). 0 or -1 (logged). */
 int osp_db_exec(osp_db_t *db, const char *sql);
 
-/* The default database for a server started without db_url: <run data
- * dir>/osprey.db, where the data dir is /var/lib/osprey as root, else
- * $XDG_DATA_HOME/osprey or ~/.local/share/osprey. Static buffer. */
+/* The default database for a server started without db_url: <data
+ * dir>/osprey.db, where the data dir is $OSPREY_DATA_DIR when set, else
+ * /var/lib/osprey as root, else $XDG_DATA_HOME/osprey or
+ * ~/.local/share/osprey. Static buffer. */
 const char *osp_db_default_url(void);
 
 #endif

@@ -473,9 +473,13 @@ class Server:
         err = open(self.stderr_path, "ab")
         argv = self.argv()
         self.ctx.log("%s: %s" % (self.label, " ".join(argv)))
+        # each test keeps its default database (scripts run directly) in
+        # its own work dir, never in the machine's /var/lib/osprey
+        env = dict(os.environ)
+        env.setdefault("OSPREY_DATA_DIR", self.ctx.workdir)
         self.proc = subprocess.Popen(argv, stdout=err, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL,
-                                     cwd=self.ctx.workdir)
+                                     cwd=self.ctx.workdir, env=env)
         err.close()
         self.wait_ready(timeout)
 
