@@ -4,9 +4,11 @@
 #include "engines/engine.h"
 
 extern const osp_engine_t osp_engine_lua;
+extern const osp_engine_t osp_engine_jsdt;
 
 static const osp_engine_t *engines[] = {
 	&osp_engine_lua,
+	&osp_engine_jsdt,
 	NULL,
 };
 

@@ -2008,6 +2008,16 @@ def perm_address_file(ctx):
     check(not errors, "\n  ".join(errors))
 
 
+# ------------------------------------------------ Python engine (py_*)
+#
+# The same checks as the Lua tests above, with routing scripts written for
+# the Python engine (tests/sip/scripts/py_*.py, Kamailio's app_python3
+# contract: mod_init() returns the object whose methods route).
+
+# Lines of py_script_error.py that raise (see the comment in that file).
+PY_SCRIPT_ERROR_LINES = {"exc": 16, "badarg": 18, "callnil": 20}
+
+
 @e2e_test(timeout=120)
 def reg_load_2000(ctx):
     """2,000 distinct users register at a steady 400/s (sipp, injection
@@ -2034,3 +2044,572 @@ def reg_load_2000(ctx):
         errors.append("registrar:accepted_regs moved by %r, want 2000" % acc)
     srv.expect_alive()
     check(not errors, "\n  ".join(errors))
+
+
+# ---------------------------------------------------------------- native
+# The native routing language (kamailio.cfg route blocks, no cfgengine).
+
+
+def native_fwd_cases():
+    """(label, host, UAC transport, transport to the UAS, via $du)."""
+    cases = [("udp_ruri", "127.0.0.1", "udp", "udp", False),
+             ("udp_du", "127.0.0.1", "udp", "udp", True),
+             ("tcp_du", "127.0.0.1", "tcp", "tcp", True),
+             ("tcp_ruri", "127.0.0.1", "tcp", "tcp", False)]
+    if have_ipv6():
+        cases.append(("udp6_du", "::1", "udp", "udp", True))
+    return cases
+
+
+NATIVE_BROKEN = {
+    # name: (route body lines, line, col, message fragment); the body starts
+    # at line 5 of the file
+    "unknown_function": (["\tno_such_function();"], 5, 2,
+                         "unknown function no_such_function()"),
+    "param_count": (["\tsl_send_reply(\"404\");"], 5, 2,
+                    "sl_send_reply() takes 2 parameters, got 1"),
+    "unknown_pv": (["\t$var(x) = $nope;"], 5, 12,
+                   "unknown pseudo-variable $nope"),
+    "read_only": (["\t$ci = \"x\";"], 5, 2, "$ci is read-only"),
+    "int_param": (["\tsl_send_reply(\"abc\", \"x\");"], 5, 16,
+                  "must be an integer"),
+    "bad_regex": (["\tif ($ru =~ \"(\") { exit; }"], 5, 10,
+                  "invalid regular expression"),
+    "no_route": (["\troute(MISSING);"], 5, 8, "route[MISSING] is not defined"),
+    "missing_semicolon": (["\texit", "\tdrop;"], 6, 2, "expected ';'"),
+    "break_outside": (["\tbreak;"], 5, 2, "'break' outside"),
+    "not_loaded": (["\tt_relay();"], 5, 2, "t_relay() needs module tm"),
+}
+
+
+def native_reload_cfg(ctx, reason, bufsize=4096, extra=""):
+    """Rewrite native_reload.cfg in the work dir."""
+    sdir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scripts")
+    with open(os.path.join(sdir, "native_reload.cfg")) as f:
+        text = f.read()
+    text = text.replace("@REASON@", reason).replace("@BUFSIZE@", str(bufsize))
+    return ctx.write_file("native_reload.cfg", text + extra)
+
+
+def native_wait_reason(srv, want, timeout=3.0):
+    deadline = time.time() + timeout
+    sl = None
+    while time.time() < deadline:
+        sl = probe(srv)
+        if sl == "SIP/2.0 200 " + want:
+            break
+        time.sleep(0.05)
+    return sl
+
+
+# ---------------------------------------------------------------- JavaScript
+# The JavaScript engine (src/engines/js, module app_jsdt): the same checks
+# as the Lua tests above, with scripts/js_*.js.
+
+# (file, line) of the faulty statement per R-URI user in js_script_error.js
+JS_SCRIPT_ERROR_LINES = {
+    "undef": ("js_script_error.js", 10, "TypeError"),
+    "badarg": ("js_script_error.js", 12, "TypeError: KSR.sl.sl_send_reply"),
+    "callnil": ("js_script_error.js", 14, "TypeError"),
+    "thrown": ("js_script_error.js", 16, "Error: thrown on purpose"),
+    "inlib": ("js_script_error_lib.js", 4, "TypeError"),
+    "deep": ("js_script_error_lib.js", 7, "RangeError"),
+}
+
+
+@e2e_test(timeout=60)
+def js_options_200(ctx):
+    """JavaScript: OPTIONS -> 200 OK (sl_send_reply) over UDP and TCP, the
+    engine picked by the .js extension."""
+    srv = ctx.server(ctx.script("js_options.js"))
+    errors = []
+    for label, t in (("udp", "u1"), ("tcp", "t1")):
+        r = uac(ctx, srv.addr, 200, calls=5, transport=t)
+        errors += uac_errors(r, 5, "OK", label)
+    ok, out, rc = srv.ctl("engine.list")
+    if not ok or '"jsdt"' not in out:
+        errors.append("engine.list does not name jsdt: %s" % out.strip())
+    srv.expect_alive()
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=60)
+def js_maxfwd_483(ctx):
+    """JavaScript: Max-Forwards: 0 -> 483 (process_maxfwd, KSR.x.exit),
+    70 -> 200; the same from a kamailio.cfg with cfgengine "jsdt"."""
+    errors = []
+    srv = ctx.server(ctx.script("js_maxfwd.js"))
+    r = uac(ctx, srv.addr, 483, calls=3, keys={"maxfwd": "0"})
+    errors += uac_errors(r, 3, "Too Many Hops", "Max-Forwards 0")
+    r = uac(ctx, srv.addr, 200, calls=3, keys={"maxfwd": "70"})
+    errors += uac_errors(r, 3, "OK", "Max-Forwards 70")
+    srv.expect_alive()
+    srv.stop()
+    port = free_port()
+    cfg = ctx.script("js_osprey.cfg", LISTEN="127.0.0.1", PORT=port,
+                     SCRIPT=ctx.path("js_maxfwd.js"))
+    srv = ctx.server(cfg, listens=[], wait_ports=[
+        ("udp", "127.0.0.1", port), ("tcp", "127.0.0.1", port)])
+    r = uac(ctx, srv.addr, 483, calls=2, keys={"maxfwd": "0"})
+    errors += uac_errors(r, 2, "Too Many Hops", "cfg: Max-Forwards 0")
+    r = uac(ctx, srv.addr, 200, calls=2, transport="t1")
+    errors += uac_errors(r, 2, "OK", "cfg: TCP")
+    srv.expect_alive()
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=90)
+def js_hdr_append_forward(ctx):
+    """JavaScript: KSR.hdr.append (and its alias append_hf) + stateless
+    forward to a sipp UAS that checks the header, and back by Via."""
+    # (label, transport UAC->osprey, transport osprey->UAS, via $du, fn)
+    cases = [("udp_ruri", "udp", "udp", False, "append"),
+             ("udp_du_append_hf", "udp", "udp", True, "append_hf"),
+             ("tcp_du", "tcp", "tcp", True, "append"),
+             ("udp_to_tcp_du", "udp", "tcp", True, "append")]
+    errors = []
+    calls = 3
+    host = "127.0.0.1"
+    for label, uac_proto, proto, use_du, fn in cases:
+        uas_port = free_port(host)
+        uas_hp = hostport(host, uas_port)
+        dst = "sip:%s;transport=%s" % (uas_hp, proto) if use_du else ""
+        script = ctx.script("js_forward.js", "js_forward-%s.js" % label,
+                            DST=dst, APPEND=fn)
+        port = free_port(host)
+        hp = hostport(host, port)
+        srv = ctx.server(script, ["udp:" + hp, "tcp:" + hp])
+        t = "t1" if proto == "tcp" else "u1"
+        uas = ctx.sipp("uas_expect_hdr", local_ip=host, transport=t,
+                       calls=calls, port=uas_port, timeout=20,
+                       recv_timeout=15000, background=True)
+        time.sleep(0.3)  # let the UAS bind
+        r = uac(ctx, hp, 200, calls=calls, rate=20,
+                transport="t1" if uac_proto == "tcp" else "u1",
+                local_ip=host, ruri_host=None if use_du else uas_hp)
+        errors += uac_errors(r, calls, "OK", label + " UAC")
+        ur = uas.wait()
+        if ur.rc != 0 or ur.successful != calls:
+            errors.append("%s UAS (checks X-Osprey: yes): %s"
+                          % (label, ur.describe()))
+        if not srv.alive():
+            errors.append("%s: server died" % label)
+        srv.stop()
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=90)
+def js_script_error_500(ctx):
+    """JavaScript: runtime errors (undefined property, bad KSR argument,
+    calling undefined, a thrown Error, an error inside a require()d file,
+    call-stack exhaustion) give 500 and a log line with file:line and the
+    stack; the server keeps answering."""
+    ctx.script("js_script_error_lib.js")
+    srv = ctx.server(ctx.script("js_script_error.js"))
+    errors = []
+    for user, (fname, line, what) in JS_SCRIPT_ERROR_LINES.items():
+        mark = srv.mark()
+        r = uac(ctx, srv.addr, 500, calls=2, service=user)
+        errors += uac_errors(r, 2, None, "R-URI user %s" % user)
+        where = r"%s:%d: %s" % (re.escape(fname), line, re.escape(what))
+        if not srv.wait_log(where, since=mark, timeout=2):
+            errors.append("%s: no log line matches %r; logged:\n%s" % (
+                user, where, "\n".join("    | " + l for l in
+                                       srv.lines_since(mark)[-10:])))
+        # the stack names the route function and the script's line (not
+        # for "deep": its 10 frames shown are all the recursive function)
+        stack = r"at ksr_request_route \(.*js_script_error\.js:\d+\)"
+        if user != "deep" and not srv.wait_log(stack, since=mark,
+                                               timeout=0.5):
+            errors.append("%s: no stack frame of ksr_request_route" % user)
+        if not srv.alive():
+            errors.append("server died after %s" % user)
+            break
+        time.sleep(1.0)  # script errors are rate-limited per second
+    srv.expect_alive()
+    r = uac(ctx, srv.addr, 200, calls=3, service="fine")
+    errors += uac_errors(r, 3, "OK", "OPTIONS afterwards")
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=60)
+def js_require_reload(ctx):
+    """JavaScript: routing split into files with require(); a reload
+    re-reads the required file, and a syntax error in it is refused with
+    its own file:line while the old version keeps answering."""
+    os.makedirs(ctx.path("js_require_lib"), exist_ok=True)
+    lib = "js_require_lib/reason.js"
+    ctx.write_file(lib, "// the reason phrase\n"
+                   "exports.phrase = function () { return 'From-Lib-1'; };\n")
+    srv = ctx.server(ctx.script("js_require.js"))
+    errors = []
+    sl = probe(srv)
+    if sl != "SIP/2.0 200 From-Lib-1":
+        errors.append("first version: %r, want 200 From-Lib-1" % sl)
+    ctx.write_file(lib, "// the reason phrase\n"
+                   "exports.phrase = function () {\n"
+                   "\treturn 'From-Lib-2' +;\n};\n")
+    ok, out, rc = srv.ctl("app_jsdt.reload")
+    if ok:
+        errors.append("reload with a broken module answered success: %s"
+                      % out.strip())
+    elif not re.search(r"js_require_lib/reason\.js:3\b", out):
+        errors.append("broken module: the error does not name "
+                      "js_require_lib/reason.js:3: %s" % out.strip())
+    sl = probe(srv)
+    if sl != "SIP/2.0 200 From-Lib-1":
+        errors.append("after the refused reload: %r, want 200 From-Lib-1"
+                      % sl)
+    ctx.write_file(lib, "exports.phrase = function () "
+                   "{ return 'From-Lib-2'; };\n")
+    ok, out, rc = srv.ctl("app_jsdt.reload")
+    if not ok:
+        errors.append("good reload: %s" % out.strip())
+    deadline = time.time() + 2
+    while time.time() < deadline and probe(srv) != "SIP/2.0 200 From-Lib-2":
+        time.sleep(0.05)
+    sl = probe(srv)
+    if sl != "SIP/2.0 200 From-Lib-2":
+        errors.append("after the good reload: %r, want 200 From-Lib-2" % sl)
+    ok, out, rc = srv.ctl("app_jsdt.api_list")
+    if not ok or '"sl_send_reply"' not in out:
+        errors.append("app_jsdt.api_list: %s" % out.strip()[:200])
+    srv.expect_alive()
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=150)
+def js_reload_under_load(ctx):
+    """JavaScript: 20 app_jsdt.reload (OK-A/OK-B) plus one broken script
+    during 20 s of sipp load (100 cps over UDP, 50 over TCP): no request
+    unanswered, both versions seen, the broken one rejected with file:line
+    while the old one keeps running."""
+    script = ctx.script("js_reload.js", REASON="OK-A")
+    srv = ctx.server(script)
+    calls, rate = 2000, 100
+    load = ctx.sipp("uac_options", remote=srv.addr, calls=calls, rate=rate,
+                    subst={"EXPECT": 200}, timeout=90, recv_timeout=5000,
+                    background=True, trace_msg=False)
+    tcp_load = ctx.sipp("uac_options", remote=srv.addr, calls=calls // 2,
+                        rate=rate // 2, transport="t1", subst={"EXPECT": 200},
+                        timeout=90, recv_timeout=5000, background=True,
+                        trace_msg=False)
+    errors = []
+    current = "OK-A"
+    time.sleep(0.5)
+    sdir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scripts")
+    with open(os.path.join(sdir, "js_reload_broken.js")) as f:
+        broken = f.read()
+    with open(os.path.join(sdir, "js_reload.js")) as f:
+        template = f.read()
+    for i in range(20):
+        if i == 10:
+            ctx.write_file("js_reload.js", broken)
+            ok, out, rc = srv.ctl("app_jsdt.reload")
+            if ok:
+                errors.append("reload of a broken script answered success: %s"
+                              % out.strip())
+            elif not re.search(r"js_reload\.js:4\b", out):
+                errors.append("broken reload: the error does not name "
+                              "js_reload.js:4: %s" % out.strip())
+            time.sleep(0.5)  # the broken file stays on disk meanwhile
+            sl = probe(srv, "after-broken")
+            if sl != "SIP/2.0 200 %s" % current:
+                errors.append("after the broken reload: got %r, want the "
+                              "previous version (200 %s)" % (sl, current))
+        current = "OK-B" if current == "OK-A" else "OK-A"
+        # same line numbers as the template: the version goes at the end
+        ctx.write_file("js_reload.js", template.replace("@REASON@", current)
+                       + "// version %d\n" % i)
+        ok, out, rc = srv.ctl("app_jsdt.reload")
+        if not ok:
+            errors.append("reload %d failed: %s" % (i, out.strip()))
+        time.sleep(0.9)
+        if not srv.alive():
+            break
+    r = load.wait()
+    srv.expect_alive("during reloads")
+    errors += uac_errors(r, calls, None, "load")
+    if r.stat("Retransmissions") > 0:
+        ctx.note("%d requests were retransmitted by sipp (no answer within "
+                 "500 ms)" % r.stat("Retransmissions"))
+    rt = tcp_load.wait()
+    errors += uac_errors(rt, calls // 2, None, "TCP load")
+    reasons = r.reasons() + rt.reasons()
+    counts = {x: reasons.count(x) for x in set(reasons)}
+    ctx.note("reason phrases seen: %s" % counts)
+    for want in ("OK-A", "OK-B"):
+        if not counts.get(want):
+            errors.append("reason %s never seen (saw %s)" % (want, counts))
+    others = set(counts) - {"OK-A", "OK-B"}
+    if others:
+        errors.append("unexpected reason phrases: %s" % sorted(others))
+    sl = probe(srv, "final")
+    if sl != "SIP/2.0 200 %s" % current:
+        errors.append("after the last reload: got %r, want 200 %s"
+                      % (sl, current))
+    check(not errors, "\n  ".join(errors))
+
+
+# ---------------------------------------------------------------- nathelper
+# NAT traversal (module nathelper, with usrloc and registrar):
+# nat_nathelper.cfg/.lua is Kamailio's default NAT handling in small. The
+# "phones" are plain UDP sockets on 127.0.0.1 that forge private addresses
+# in Via, Contact and SDP, so the server sees a NAT: the real source is
+# 127.0.0.1:<socket port>, the message claims 192.168.1.x.
+
+import select  # noqa: E402 - this section's own import
+
+
+def _nat_server(ctx, natping=0):
+    script = ctx.script("nat_nathelper.lua")
+    cfg = ctx.script("nat_nathelper.cfg", dest="nat-%d.cfg" % ctx.seq(),
+                     SCRIPT=script, DB_URL="sqlite://" + ctx.path("nat.db"),
+                     NATPING=natping)
+    return ctx.server(cfg)
+
+
+class _NatPhone:
+    """A UDP socket on 127.0.0.1 pretending to sit behind a NAT at
+    private_ip:5060 (private_ip 127.0.0.1: no NAT, it tells its real
+    address and port)."""
+
+    def __init__(self, user, private_ip):
+        self.user = user
+        self.private = private_ip
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind(("127.0.0.1", 0))
+        self.port = self.s.getsockname()[1]
+        self.claimed = "%s:%d" % (private_ip, self.port
+                                  if private_ip == "127.0.0.1" else 5060)
+
+    def close(self):
+        self.s.close()
+
+    def request(self, srv, method, ruri, extra=(), body="", contact=None,
+                via=None):
+        """Send a request with the forged Via/Contact (and body)."""
+        via = via or self.claimed
+        contact = contact or "<sip:%s@%s>" % (self.user, self.claimed)
+        hdrs = [
+            "%s %s SIP/2.0" % (method, ruri),
+            "Via: SIP/2.0/UDP %s;branch=z9hG4bK-nat-%s;rport"
+            % (via, uuid.uuid4().hex[:10]),
+            "Max-Forwards: 70",
+            "From: <sip:%s@osprey.test>;tag=%s" % (self.user,
+                                                  uuid.uuid4().hex[:8]),
+            "To: <sip:%s@osprey.test>" % (self.user if method == "REGISTER"
+                                          else ruri.split(":")[1]
+                                          .split("@")[0]),
+            "Call-ID: %s@nat-e2e" % uuid.uuid4().hex,
+            "CSeq: 1 %s" % method,
+            "Contact: %s" % contact,
+        ] + list(extra)
+        if body:
+            hdrs.append("Content-Type: application/sdp")
+        hdrs.append("Content-Length: %d" % len(body.encode()))
+        data = ("\r\n".join(hdrs) + "\r\n\r\n" + body).encode()
+        self.s.sendto(data, (srv.host, srv.port))
+
+    def recv(self, timeout=2.0):
+        """The next datagram (bytes) within timeout, or None."""
+        self.s.settimeout(timeout)
+        try:
+            data, _ = self.s.recvfrom(65536)
+            return data
+        except socket.timeout:
+            return None
+
+    def register(self, srv, extra=()):
+        """REGISTER for 3600 s; returns the reply (bytes) or None."""
+        self.request(srv, "REGISTER", "sip:osprey.test",
+                     extra=["Expires: 3600"] + list(extra))
+        return self.recv()
+
+
+def _nat_headers(data):
+    """(start line, {lower-case name: [values]}, body) of a SIP message."""
+    head, _, body = data.decode(errors="replace").partition("\r\n\r\n")
+    lines = head.split("\r\n")
+    hdrs = {}
+    for ln in lines[1:]:
+        name, _, value = ln.partition(":")
+        hdrs.setdefault(name.strip().lower(), []).append(value.strip())
+    return lines[0], hdrs, body
+
+
+def _nat_ul(srv, aor):
+    """The usrloc contacts of aor (ul.lookup), [] when none."""
+    ok, out, rc = srv.ctl("ul.lookup", "location", aor)
+    if not ok:
+        return []
+    try:
+        j = json.loads(out)
+    except ValueError:
+        return []
+    j = j.get("result", j) if isinstance(j, dict) else {}
+    return [c.get("Contact", {}) for c in j.get("Contacts", [])]
+
+
+def _nat_collect(phones, seconds, answer=True):
+    """Receive on every phone for `seconds`: {user: [(time, bytes)]}.
+    SIP requests are answered 200 OK (as a phone would) when answer."""
+    got = {p.user: [] for p in phones}
+    end = time.time() + seconds
+    for p in phones:
+        p.s.setblocking(False)
+    while time.time() < end:
+        r, _, _ = select.select([p.s for p in phones], [], [],
+                                max(0.0, end - time.time()))
+        for p in phones:
+            if p.s not in r:
+                continue
+            try:
+                data, peer = p.s.recvfrom(65536)
+            except BlockingIOError:
+                continue
+            got[p.user].append((time.time(), data))
+            if answer and data[:7] in (b"OPTIONS", b"INFO si"):
+                _, h, _ = _nat_headers(data)
+                rep = ["SIP/2.0 200 OK"]
+                for name, hn in (("via", "Via"), ("from", "From"),
+                                 ("to", "To"), ("call-id", "Call-ID"),
+                                 ("cseq", "CSeq")):
+                    for v in h.get(name, []):
+                        rep.append("%s: %s" % (hn, v))
+                rep.append("Content-Length: 0")
+                p.s.sendto(("\r\n".join(rep) + "\r\n\r\n").encode(), peer)
+    for p in phones:
+        p.s.setblocking(True)
+    return got
+
+
+# ---------------------------------------------------------------- tm
+# The transaction layer (modules tm and tmx, with rr): calls through a
+# stateful proxy between two sipp instances. tm_proxy.cfg loads the
+# modules and sets the tm timers; tm_proxy.lua routes as Kamailio's KEMI
+# examples do, the R-URI user picking relay, failover or fork. tm.stats
+# (ospreyctl) gives the counters; "current" must come back to 0 once the
+# transactions are over (wait_timer is 1 s here, so that is quick).
+
+
+def tm_server(ctx, uas1, uas2="sip:127.0.0.1:9", wait=1000, fr=5000,
+              fr_inv=30000, workers=2):
+    """The tm proxy, relaying to the SIP URIs uas1 (and uas2)."""
+    n = ctx.seq()
+    script = ctx.script("tm_proxy.lua", dest="tm-%d.lua" % n, UAS1=uas1,
+                        UAS2=uas2)
+    cfg = ctx.script("tm_proxy.cfg", dest="tm-%d.cfg" % n, SCRIPT=script,
+                     WAIT=wait, FR=fr, FR_INV=fr_inv)
+    return ctx.server(cfg, workers=workers)
+
+
+def tm_stats(srv):
+    res = srv.ctl_json("tm.stats")
+    if isinstance(res, dict) and "result" in res:
+        res = res["result"]
+    check(isinstance(res, dict) and "current" in res,
+          "tm.stats: unexpected answer %r" % (res,))
+    return res
+
+
+def tm_idle(srv, timeout=20.0):
+    """Wait until tm.stats shows no transaction left; returns the stats."""
+    deadline = time.time() + timeout
+    while True:
+        st = tm_stats(srv)
+        if st["current"] == 0 or time.time() > deadline:
+            return st
+        time.sleep(0.2)
+
+
+def tm_uas(ctx, name, scenario="tm_uas", transport="u1", calls=1,
+           timeout=40, extra=(), **subst):
+    """A sipp UAS in the background on a free port, answering with Contact
+    user `name`. Returns (handle, its SIP URI for the proxy)."""
+    port = free_port()
+    s = {"NAME": name, "RING": 100, "CHECK_RR": "true",
+         "ACK_OPTIONAL": "false", "LINGER": 2000, "CHECK_BRANCH": "false"}
+    s.update(subst)
+    h = ctx.sipp(scenario, transport=transport, calls=calls, port=port,
+                 subst=s, background=True, timeout=timeout, extra=extra)
+    uri = "sip:127.0.0.1:%d" % port
+    if transport.startswith("t"):
+        uri += ";transport=tcp"
+    return h, uri
+
+
+def tm_uac(ctx, srv, service, who, calls=1, rate=10, transport="u1",
+           hold=200, scenario="tm_uac", timeout=40, extra=(), **kw):
+    """The sipp UAC calling service@proxy; the 200 must come from `who`."""
+    return ctx.sipp(scenario, remote=srv.addr, transport=transport,
+                    calls=calls, rate=rate, service=service,
+                    subst={"UAS_NAME": who, "HOLD": hold}, timeout=timeout,
+                    extra=extra, **kw)
+
+
+def tm_sipp_errors(what, r, calls):
+    if r.rc != 0 or r.successful != calls or r.failed not in (0, -1):
+        return ["%s: %s" % (what, r.describe())]
+    return []
+
+
+def tm_idle_errors(what, srv, st=None):
+    """Problems when transactions are left over (a leak)."""
+    st = st or tm_idle(srv)
+    if st["current"] != 0 or st["waiting"] != 0:
+        return ["%s: %d transactions left (%d waiting) after the calls; "
+                "tm.list: %s" % (what, st["current"], st["waiting"],
+                                 srv.ctl("tm.list")[1][:600])]
+    return []
+
+
+def tm_dns_fixture(records):
+    """A tiny authoritative DNS server on a free UDP port of 127.0.0.1, in
+    a thread of the test process. records: {(name, qtype): [rdata]}; a
+    known name without records of the asked type answers NODATA, an
+    unknown one NXDOMAIN. Returns the port."""
+    import struct
+    import threading
+
+    names = {n for n, _ in records}
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+
+    def qname(data, off):
+        labels = []
+        while data[off]:
+            n = data[off]
+            labels.append(data[off + 1:off + 1 + n].decode().lower())
+            off += 1 + n
+        return ".".join(labels), off + 1
+
+    def serve():
+        while True:
+            try:
+                data, peer = sock.recvfrom(2048)
+            except OSError:
+                return
+            try:
+                qid, = struct.unpack("!H", data[:2])
+                name, end = qname(data, 12)
+                qtype, = struct.unpack("!H", data[end:end + 2])
+            except (IndexError, struct.error, UnicodeDecodeError):
+                continue
+            rr = records.get((name, qtype), [])
+            rcode = 0 if name in names else 3
+            out = struct.pack("!HHHHHH", qid, 0x8400 | rcode, 1, len(rr),
+                              0, 0) + data[12:end + 4]
+            for rdata in rr:
+                out += struct.pack("!HHHIH", 0xC00C, qtype, 1, 60,
+                                   len(rdata)) + rdata
+            sock.sendto(out, peer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return sock.getsockname()[1]
+
+
+def tm_dns_name(name):
+    return b"".join(bytes([len(p)]) + p.encode()
+                    for p in name.split(".")) + b"\0"
+
