@@ -2451,6 +2451,84 @@ def _nat_ul(srv, aor):
     return [c.get("Contact", {}) for c in j.get("Contacts", [])]
 
 
+@e2e_test(timeout=60)
+def nat_register_call(ctx):
+    """A phone behind a NAT (Via, Contact and SDP at 192.168.1.10, really
+    127.0.0.1:<port>) registers: nat_uac_test(19) detects it,
+    fix_nated_register + save store the received address (ul.lookup shows
+    it, the 200 lists it, branch flag 6 kept). A NATed caller's INVITE to
+    it then reaches the phone's real socket, with the caller's Contact and
+    SDP fixed to its real address (fix_nated_contact, fix_nated_sdp(2))."""
+    srv = _nat_server(ctx)
+    alice = _NatPhone("alice", "192.168.1.10")
+    bob = _NatPhone("bob", "10.20.30.40")
+    errors = []
+    try:
+        rep = alice.register(srv)
+        check(rep is not None, "no reply to alice's REGISTER")
+        sl, h, _ = _nat_headers(rep)
+        want_rcv = 'received="sip:127.0.0.1:%d"' % alice.port
+        if not sl.startswith("SIP/2.0 200") or \
+                not any(want_rcv in c for c in h.get("contact", [])):
+            errors.append("REGISTER answered %r, Contact %r; want 200 with "
+                          "%s" % (sl, h.get("contact"), want_rcv))
+        cs = _nat_ul(srv, "alice")
+        if len(cs) != 1 or \
+                cs[0].get("Address") != "sip:alice@192.168.1.10:5060" or \
+                cs[0].get("Received") != "sip:127.0.0.1:%d" % alice.port or \
+                not int(cs[0].get("CFlags", 0)) & (1 << 6):
+            errors.append("ul.lookup alice: %r, want the private Contact "
+                          "with Received sip:127.0.0.1:%d and CFlags bit 6"
+                          % (cs, alice.port))
+
+        # a phone whose addresses are its real ones is not flagged
+        carol = _NatPhone("carol", "127.0.0.1")
+        rep = carol.register(srv)
+        cs = _nat_ul(srv, "carol")
+        if rep is None or len(cs) != 1 or \
+                cs[0].get("Received") not in (None, "", "[not set]") or \
+                int(cs[0].get("CFlags", 0)) & (1 << 6):
+            errors.append("carol (no NAT): %r, want no received address "
+                          "and no NAT flag" % cs)
+        carol.close()
+
+        sdp = ("v=0\r\no=bob 1 1 IN IP4 10.20.30.40\r\ns=-\r\n"
+               "c=IN IP4 10.20.30.40\r\nt=0 0\r\n"
+               "m=audio 40000 RTP/AVP 0\r\n")
+        bob.request(srv, "INVITE", "sip:alice@osprey.test", body=sdp)
+        got = alice.recv(3.0)
+        if got is None:
+            errors.append("the INVITE to alice never reached her real "
+                          "socket 127.0.0.1:%d" % alice.port)
+        else:
+            sl, h, body = _nat_headers(got)
+            want_c = "<sip:bob@127.0.0.1:%d>" % bob.port
+            if sl != "INVITE sip:alice@192.168.1.10:5060 SIP/2.0":
+                errors.append("request line %r, want the registered "
+                              "Contact as R-URI" % sl)
+            if h.get("contact") != [want_c]:
+                errors.append("Contact %r, want %s (fix_nated_contact)"
+                              % (h.get("contact"), want_c))
+            if "c=IN IP4 127.0.0.1\r\n" not in body or \
+                    "a=oldmediaip:10.20.30.40\r\n" not in body or \
+                    "c=IN IP4 10.20.30.40" in body:
+                errors.append("SDP not fixed: %r" % body)
+            if h.get("content-length") != [str(len(body.encode()))]:
+                errors.append("Content-Length %r for a %d-byte body"
+                              % (h.get("content-length"), len(body)))
+        # an unknown user: 404 to bob's real socket
+        bob.request(srv, "INVITE", "sip:nobody@osprey.test")
+        rep = bob.recv()
+        if rep is None or not rep.startswith(b"SIP/2.0 404"):
+            errors.append("INVITE to an unknown user: %r, want 404" %
+                          (rep[:40] if rep else rep))
+    finally:
+        alice.close()
+        bob.close()
+    srv.expect_alive()
+    check(not errors, "\n  ".join(errors))
+
+
 def _nat_collect(phones, seconds, answer=True):
     """Receive on every phone for `seconds`: {user: [(time, bytes)]}.
     SIP requests are answered 200 OK (as a phone would) when answer."""
@@ -2482,6 +2560,106 @@ def _nat_collect(phones, seconds, answer=True):
     for p in phones:
         p.s.setblocking(True)
     return got
+
+
+@e2e_test(timeout=90)
+def nat_keepalive(ctx):
+    """natping_interval 1, ping_nated_only 1: a NATed contact registered
+    with sipping_bflag (7) gets SIP OPTIONS about every second at its
+    received address (From sipping_from; its 200s are absorbed, counted by
+    nathelper:sipping_replies, not forwarded); one without it gets 4-byte
+    zero datagrams; a contact not behind a NAT gets nothing.
+    nathelper.enable_ping 0 stops them, 1 resumes them."""
+    srv = _nat_server(ctx, natping=1)
+    a = _NatPhone("ping_sip", "192.168.1.20")
+    b = _NatPhone("ping_udp", "192.168.1.21")
+    c = _NatPhone("ping_none", "127.0.0.1")
+    phones = [a, b, c]
+    errors = []
+    try:
+        for p, extra in ((a, ["X-Sipping: yes"]), (b, []), (c, [])):
+            rep = p.register(srv, extra)
+            if rep is None or not rep.startswith(b"SIP/2.0 200"):
+                errors.append("REGISTER %s: %r" % (p.user, rep))
+        check(not errors, "\n  ".join(errors))
+        mark = srv.mark()
+        window = 4.5
+        got = _nat_collect(phones, window)
+        opts = [(t, d) for t, d in got["ping_sip"]]
+        bad_a = [d[:40] for t, d in opts if not d.startswith(b"OPTIONS ")]
+        if len(opts) < 3 or bad_a:
+            errors.append("ping_sip got %d datagrams in %.1f s (%r), want "
+                          ">= 3 OPTIONS" % (len(opts), window, bad_a))
+        else:
+            sl, h, _ = _nat_headers(opts[0][1])
+            if sl != "OPTIONS sip:ping_sip@192.168.1.20:5060 SIP/2.0" or \
+                    not h.get("from", [""])[0].startswith(
+                        "<sip:pinger@osprey.test>;tag=") or \
+                    h.get("cseq") != ["1 OPTIONS"]:
+                errors.append("keepalive OPTIONS: %r" % opts[0][1][:300])
+            gaps = [round(t2 - t1, 2) for (t1, _), (t2, _) in
+                    zip(opts, opts[1:])]
+            if any(g < 0.5 or g > 1.7 for g in gaps):
+                errors.append("OPTIONS intervals %r, want about 1 s" % gaps)
+        udp = got["ping_udp"]
+        if len(udp) < 3 or any(d != b"\0\0\0\0" for _, d in udp):
+            errors.append("ping_udp got %r in %.1f s, want >= 3 datagrams "
+                          "of 4 zero bytes" % ([d[:20] for _, d in udp],
+                                               window))
+        if got["ping_none"]:
+            errors.append("ping_none (not behind a NAT) got %r" %
+                          [d[:20] for _, d in got["ping_none"]])
+        time.sleep(0.3)  # let the last 200 reach the server
+        st = srv.stats()
+        ctx.note("%d OPTIONS and %d UDP keepalives in %.1f s; %s" % (
+            len(opts), len(udp), window,
+            ", ".join("%s=%s" % (k, v) for k, v in sorted(st.items())
+                      if k.startswith("nathelper:"))))
+        if st.get("nathelper:sipping_replies", 0) < len(opts) - 1 or \
+                st.get("nathelper:sipping_sent", 0) < len(opts) or \
+                st.get("nathelper:udpping_sent", 0) < len(udp):
+            errors.append("counters %r after %d OPTIONS answered and %d "
+                          "UDP keepalives" % (
+                              {k: v for k, v in st.items()
+                               if k.startswith("nathelper:")},
+                              len(opts), len(udp)))
+        leaked = [ln for ln in srv.lines_since(mark)
+                  if "reply" in ln and ("drop" in ln or "Via" in ln)]
+        if leaked:
+            errors.append("keepalive replies not absorbed: %r" % leaked[:3])
+
+        ok, out, rc = srv.ctl("nathelper.enable_ping", 0)
+        if not ok:
+            errors.append("nathelper.enable_ping 0: %s" % out.strip())
+        _nat_collect(phones, 1.2)  # one pass may have been under way
+        got = _nat_collect(phones, 2.5)
+        if any(got.values()):
+            errors.append("keepalives after enable_ping 0: %r" % {
+                k: len(v) for k, v in got.items()})
+        ok, out, rc = srv.ctl("nathelper.enable_ping", 1)
+        got = _nat_collect(phones, 2.5)
+        if not got["ping_sip"] or not got["ping_udp"]:
+            errors.append("no keepalives after enable_ping 1: %r" % {
+                k: len(v) for k, v in got.items()})
+        ok, out, rc = srv.ctl("nathelper.enable_ping")
+        if ok:
+            errors.append("nathelper.enable_ping without a parameter "
+                          "succeeded: %s" % out.strip())
+    finally:
+        for p in phones:
+            p.close()
+    srv.expect_alive()
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=30)
+def nat_enable_ping_disabled(ctx):
+    """Without natping_interval, nathelper.enable_ping answers an error
+    (Kamailio: 500 "NATping disabled")."""
+    srv = _nat_server(ctx, natping=0)
+    ok, out, rc = srv.ctl("nathelper.enable_ping", 1)
+    check(not ok and "NATping disabled" in out,
+          "nathelper.enable_ping with pinging off: %r" % out.strip())
 
 
 # ---------------------------------------------------------------- tm
@@ -2612,4 +2790,11 @@ def tm_dns_fixture(records):
 def tm_dns_name(name):
     return b"".join(bytes([len(p)]) + p.encode()
                     for p in name.split(".")) + b"\0"
+
+
+def native_tm_server(ctx, uas1, uas2="sip:127.0.0.1:9", fr=5000):
+    n = ctx.seq()
+    cfg = ctx.script("native_tm.cfg", dest="native-tm-%d.cfg" % n,
+                     UAS1=uas1, UAS2=uas2, WAIT=1000, FR=fr, FR_INV=30000)
+    return ctx.server(cfg)
 

@@ -956,7 +956,17 @@ TEST(server_limits)
 	/* two clients allowed, a third is told so */
 	b = client_connect();
 	c = client_connect();
-	usleep(50000);
+	/* a round trip each proves the server has accepted both (a sleep
+	 * is not enough on a loaded machine) */
+	for (int i = 0; i < 2; i++) {
+		int fd = i ? c : b;
+
+		client_send(fd, "{\"jsonrpc\":\"2.0\",\"method\":\"test.add\","
+				"\"params\":[1,2],\"id\":1}");
+		r = client_json(fd);
+		CHECK_INT(json_integer_value(result_of(r)), 3);
+		json_decref(r);
+	}
 	d = client_connect();
 	r = client_json(d);
 	CHECK_INT(error_code(r), -32603);

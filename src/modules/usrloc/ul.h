@@ -150,4 +150,21 @@ int ul_flush(void);
  * Returns the number of contacts removed. */
 int ul_expire_now(void);
 
+/* ---- walking every contact (nathelper's NAT keepalives) ---- */
+
+/* Called by ul_foreach_contact for each contact with the slot lock held:
+ * copy what is needed and return; never block, never call usrloc. d is
+ * the contact's table, r its record. */
+typedef void (*ul_walk_fn)(ul_domain_t *d, const ul_record_t *r,
+			   const ul_contact_t *c, void *arg);
+/* Walk the contacts of every table that are valid now, one slot at a
+ * time: only the slots whose index i has i % nparts == part (nparts 0 or
+ * 1: every slot), and only contacts whose branch flags (cflags) share a
+ * bit with mask (0: every contact). Returns how many were passed to fn. */
+int ul_foreach_contact(unsigned mask, unsigned part, unsigned nparts,
+		       ul_walk_fn fn, void *arg);
+/* The nat_bflag modparam: the branch flag marking contacts behind a NAT,
+ * -1 when unset. */
+int ul_nat_bflag(void);
+
 #endif

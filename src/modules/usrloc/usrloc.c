@@ -55,6 +55,11 @@ int ul_cseq_delay(void)
 	return ul_cseq_delay_p;
 }
 
+int ul_nat_bflag(void)
+{
+	return p_nat_bflag;
+}
+
 time_t ul_now(void)
 {
 	return time(NULL) + ul_time_offset;
