@@ -2040,8 +2040,10 @@ def reg_load_2000(ctx):
             errors.append("%s = %r, want 2000" % (k, st.get(k)))
     acc = counter_deltas(before, st, r"^registrar:").get(
         "registrar:accepted_regs")
-    if acc != 2000:
-        errors.append("registrar:accepted_regs moved by %r, want 2000" % acc)
+    # sipp retransmits a REGISTER whose 200 is late (a loaded machine), and
+    # each retransmission is accepted again: at least one per user
+    if acc is None or acc < 2000:
+        errors.append("registrar:accepted_regs moved by %r, want >= 2000" % acc)
     srv.expect_alive()
     check(not errors, "\n  ".join(errors))
 
@@ -2707,7 +2709,8 @@ def tm_uas(ctx, name, scenario="tm_uas", transport="u1", calls=1,
     user `name`. Returns (handle, its SIP URI for the proxy)."""
     port = free_port()
     s = {"NAME": name, "RING": 100, "CHECK_RR": "true",
-         "ACK_OPTIONAL": "false", "LINGER": 2000, "CHECK_BRANCH": "false"}
+         "ACK_OPTIONAL": "false", "LINGER": 2000, "CHECK_BRANCH": "false",
+         "LOST": 0}
     s.update(subst)
     h = ctx.sipp(scenario, transport=transport, calls=calls, port=port,
                  subst=s, background=True, timeout=timeout, extra=extra)
@@ -2798,3 +2801,444 @@ def native_tm_server(ctx, uas1, uas2="sip:127.0.0.1:9", fr=5000):
                      UAS1=uas1, UAS2=uas2, WAIT=1000, FR=fr, FR_INV=30000)
     return ctx.server(cfg)
 
+
+# ---------------------------------------------------------------- rtp
+# Media relays (modules rtpengine and rtpproxy). A caller and a callee
+# written in Python (UDP sockets: their SIP, and their media on 127.0.0.2 and
+# 127.0.0.3 so that a rewritten c= line shows) make a call through osprey.
+# rtpengine: Debian's rtpengine daemon, started here in the foreground in
+# userspace mode with every option on the command line (the packaged service
+# and config file are never used). rtpproxy: Debian 12 has no rtpproxy, the
+# protocol fixture tests/rtp/rtpproxy_fixture.py stands in for it.
+
+import shutil  # noqa: E402 - this section's own imports
+import sys  # noqa: E402
+from harness import TestSkip  # noqa: E402
+
+RTP_FIXTURE = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "rtp", "rtpproxy_fixture.py")
+
+
+def _rtp_sdp(ip, port, sess=1):
+    return ("v=0\r\no=- %d 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+            "m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+            % (sess, ip, ip, port))
+
+
+def _rtp_parse(data):
+    """A SIP message as {"start", "hdrs": [(lower name, value)], "body"}."""
+    text = data.decode(errors="replace")
+    head, _, body = text.partition("\r\n\r\n")
+    lines = head.split("\r\n")
+    hdrs = []
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        hdrs.append((name.strip().lower(), value.strip()))
+    return {"start": lines[0], "hdrs": hdrs, "body": body, "raw": text}
+
+
+def _rtp_hdr(m, name):
+    for n, v in m["hdrs"]:
+        if n == name.lower():
+            return v
+    return None
+
+
+def _rtp_sdp_media(body):
+    """(c= address, o= address, m= port) of an SDP body."""
+    c = o = port = None
+    for line in body.split("\r\n"):
+        if line.startswith("c=") and c is None:
+            c = line.split()[-1]
+        elif line.startswith("o="):
+            o = line.split()[-1]
+        elif line.startswith("m=") and port is None:
+            port = int(line.split()[1])
+    return c, o, port
+
+
+class _RtpUA:
+    """One SIP party: a UDP socket on 127.0.0.1, and a media socket."""
+
+    def __init__(self, user, media_ip):
+        self.user = user
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.media = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.media.bind((media_ip, 0))
+        self.media_ip = media_ip
+        self.media_port = self.media.getsockname()[1]
+        self.tag = uuid.uuid4().hex[:8]
+
+    def close(self):
+        self.sock.close()
+        self.media.close()
+
+    def send(self, text, dest):
+        self.sock.sendto(text.encode(), dest)
+
+    def recv(self, what, timeout=5.0, skip_1xx=True):
+        """The next message (skipping 1xx when asked), parsed, with the
+        address it came from; fails the test on timeout."""
+        deadline = time.time() + timeout
+        while True:
+            left = deadline - time.time()
+            if left <= 0:
+                fail("%s: nothing received for %s" % (self.user, what))
+            self.sock.settimeout(left)
+            try:
+                data, src = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            m = _rtp_parse(data)
+            m["src"] = src
+            if skip_1xx and re.match(r"SIP/2.0 1\d\d ", m["start"]):
+                continue
+            return m
+
+    def request(self, method, ruri, call, cseq, to_tag="", body="",
+                branch=None):
+        via = "SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-%s;rport" % (
+            self.port, branch or uuid.uuid4().hex[:12])
+        lines = ["%s %s SIP/2.0" % (method, ruri),
+                 "Via: " + via,
+                 "Max-Forwards: 70",
+                 "From: <sip:alice@example.com>;tag=%s" % self.tag,
+                 "To: <sip:bob@example.com>%s" % (
+                     ";tag=" + to_tag if to_tag else ""),
+                 "Call-ID: " + call,
+                 "CSeq: %d %s" % (cseq, method),
+                 "Contact: <sip:%s@127.0.0.1:%d>" % (self.user, self.port)]
+        if body:
+            lines.append("Content-Type: application/sdp")
+        lines.append("Content-Length: %d" % len(body.encode()))
+        return "\r\n".join(lines) + "\r\n\r\n" + body
+
+    def reply(self, req, code, reason, body=""):
+        lines = ["SIP/2.0 %d %s" % (code, reason)]
+        for n, v in req["hdrs"]:
+            if n == "via":
+                lines.append("Via: " + v)
+        for n in ("from", "call-id", "cseq"):
+            lines.append("%s: %s" % (n.title(), _rtp_hdr(req, n)))
+        to = _rtp_hdr(req, "to")
+        if ";tag=" not in to:
+            to += ";tag=" + self.tag
+        lines.append("To: " + to)
+        lines.append("Contact: <sip:%s@127.0.0.1:%d>" % (self.user,
+                                                         self.port))
+        if body:
+            lines.append("Content-Type: application/sdp")
+        lines.append("Content-Length: %d" % len(body.encode()))
+        return "\r\n".join(lines) + "\r\n\r\n" + body
+
+
+def _rtp_packet(seq):
+    """An RTP packet: version 2, PCMU, 160 bytes of payload."""
+    hdr = bytes([0x80, 0x00, (seq >> 8) & 0xff, seq & 0xff,
+                 0, 0, (seq * 160) >> 8 & 0xff, (seq * 160) & 0xff,
+                 0x12, 0x34, 0x56, 0x78])
+    return hdr + bytes([seq & 0xff]) * 160
+
+
+def _rtp_media_flows(src, dst, to_addr, count=10):
+    """Send RTP from src's media socket to to_addr (the relay port src was
+    given); returns the packets dst's media socket received, with their
+    source addresses."""
+    got = []
+    dst.media.settimeout(0.1)
+    for i in range(count):
+        src.media.sendto(_rtp_packet(i + 1), to_addr)
+        time.sleep(0.02)
+        try:
+            while True:
+                got.append(dst.media.recvfrom(2048))
+        except socket.timeout:
+            pass
+        except OSError:
+            break
+    deadline = time.time() + 1.0
+    while time.time() < deadline and len(got) < count:
+        try:
+            got.append(dst.media.recvfrom(2048))
+        except socket.timeout:
+            pass
+    return got
+
+
+def _rtp_call(ctx, srv, a, b, relay_ip, relay_ports, tag):
+    """One call A -> osprey -> B: INVITE with A's SDP, 200 with B's, ACK.
+    Checks that both SDPs were rewritten to relay_ip and a port in
+    relay_ports (a container) and returns (call-id, port B was given,
+    port A was given, B's INVITE, A's 200)."""
+    call = "%s-%s@e2e" % (tag, uuid.uuid4().hex[:10])
+    dest = (srv.host, srv.port)
+    ruri = "sip:bob@127.0.0.1:%d" % b.port
+    inv = a.request("INVITE", ruri, call, 1,
+                    body=_rtp_sdp(a.media_ip, a.media_port))
+    a.send(inv, dest)
+    got = b.recv("the INVITE")
+    check(got["start"].startswith("INVITE "),
+          "B got %r, want the INVITE" % got["start"])
+    c, o, port_b = _rtp_sdp_media(got["body"])
+    check(c == relay_ip and port_b in relay_ports,
+          "INVITE at B: c=%s m=%s, want the relay %s and a port in %s:\n%s"
+          % (c, port_b, relay_ip, relay_ports, got["body"]))
+    check(o == relay_ip, "INVITE at B: o= %s, want %s (replace-origin / "
+          "flag o)" % (o, relay_ip))
+    b.send(b.reply(got, 200, "OK", _rtp_sdp(b.media_ip, b.media_port, 2)),
+           got["src"])
+    ok = a.recv("the 200")
+    check(ok["start"] == "SIP/2.0 200 OK",
+          "A got %r, want 200 OK" % ok["start"])
+    c, o, port_a = _rtp_sdp_media(ok["body"])
+    check(c == relay_ip and port_a in relay_ports and port_a != port_b,
+          "200 at A: c=%s m=%s, want the relay %s and another port in %s:"
+          "\n%s" % (c, port_a, relay_ip, relay_ports, ok["body"]))
+    to_tag = re.search(r";tag=([^;>\s]+)", _rtp_hdr(ok, "to")).group(1)
+    a.send(a.request("ACK", "sip:bob@127.0.0.1:%d" % b.port, call, 1,
+                     to_tag=to_tag), dest)
+    ack = b.recv("the ACK")
+    check(ack["start"].startswith("ACK "), "B got %r, want the ACK"
+          % ack["start"])
+    return call, port_b, port_a, to_tag
+
+
+def _rtp_bye(ctx, srv, a, b, call, to_tag):
+    dest = (srv.host, srv.port)
+    a.send(a.request("BYE", "sip:bob@127.0.0.1:%d" % b.port, call, 2,
+                     to_tag=to_tag), dest)
+    bye = b.recv("the BYE")
+    check(bye["start"].startswith("BYE "), "B got %r, want the BYE"
+          % bye["start"])
+    b.send(b.reply(bye, 200, "OK"), bye["src"])
+    ok = a.recv("the 200 to BYE")
+    check(ok["start"] == "SIP/2.0 200 OK", "BYE: A got %r" % ok["start"])
+
+
+def _rtpe_ng(port, cmd, timeout=1.0):
+    """One ng command (a bencoded dictionary, bytes) to rtpengine on
+    127.0.0.1:port; returns the answer without cookie, or None."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.settimeout(timeout)
+        cookie = uuid.uuid4().hex[:12].encode()
+        s.sendto(cookie + b" " + cmd, ("127.0.0.1", port))
+        data, _ = s.recvfrom(65536)
+        if data.startswith(cookie + b" "):
+            return data[len(cookie) + 1:]
+    except OSError:
+        pass
+    finally:
+        s.close()
+    return None
+
+
+def _rtpe_calls(port):
+    """Call-IDs rtpengine lists (ng "list")."""
+    ans = _rtpe_ng(port, b"d7:command4:liste")
+    check(ans is not None and b"6:result2:ok" in ans,
+          "rtpengine did not answer the ng list command: %r" % ans)
+    i = ans.find(b"5:callsl")
+    out = []
+    if i < 0:
+        return out
+    i += len(b"5:callsl")
+    while ans[i:i + 1] != b"e":
+        n, _, rest = ans[i:].partition(b":")
+        ln = int(n)
+        out.append(rest[:ln].decode())
+        i += len(n) + 1 + ln
+    return out
+
+
+def _rtpe_start(ctx):
+    """Debian's rtpengine in the foreground, userspace only, on loopback:
+    returns (ng port, range of media ports). Skips the test when the
+    daemon is not installed."""
+    exe = shutil.which("rtpengine") or (
+        "/usr/bin/rtpengine" if os.access("/usr/bin/rtpengine", os.X_OK)
+        else None)
+    if not exe:
+        raise TestSkip("rtpengine not installed (Debian package "
+                       "rtpengine-daemon; scripts/deps installs it)")
+    ng = free_port()
+    lo = random.randrange(30000, 59000, 2)
+    argv = [exe, "--config-file=none", "--foreground", "--log-stderr",
+            "--log-level=6", "--table=-1", "--interface=127.0.0.1",
+            "--listen-ng=127.0.0.1:%d" % ng, "--port-min=%d" % lo,
+            "--port-max=%d" % (lo + 39), "--delete-delay=0",
+            "--num-threads=2", "--pidfile=%s" % ctx.path("rtpengine.pid")]
+    p = ctx.spawn(argv, "rtpengine")
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if p.poll() is not None:
+            fail("rtpengine exited with %s:\n%s" % (
+                p.returncode, open(p.out_path, errors="replace").read()[-2000:]))
+        if _rtpe_ng(ng, b"d7:command4:pinge", 0.3) == b"d6:result4:ponge":
+            return ng, range(lo, lo + 40)
+    fail("rtpengine did not answer ping on 127.0.0.1:%d" % ng)
+
+
+def _rtp_server(ctx, mode, sock, tout_ms=1000, retr=2):
+    n = ctx.seq()
+    script = ctx.script("rtp_rtpengine.lua", dest="rtpe-%d.lua" % n,
+                        MODE=mode)
+    cfg = ctx.script("rtp_rtpengine.cfg", dest="rtpe-%d.cfg" % n,
+                     SCRIPT=script, SOCK=sock, TOUT_MS=tout_ms, RETR=retr)
+    return ctx.server(cfg)
+
+
+def _rtpe_call_test(ctx, mode):
+    ng, ports = _rtpe_start(ctx)
+    srv = _rtp_server(ctx, mode, "udp:127.0.0.1:%d" % ng)
+    a, b = _RtpUA("alice", "127.0.0.2"), _RtpUA("bob", "127.0.0.3")
+    try:
+        mark = srv.mark()
+        call, port_b, port_a, to_tag = _rtp_call(ctx, srv, a, b,
+                                                 "127.0.0.1", ports, "rtpe")
+        calls = _rtpe_calls(ng)
+        check(calls == [call], "rtpengine lists %r, want [%r]" % (calls,
+                                                                 call))
+        show = srv.ctl_json("rtpengine.show", "all")
+        check(isinstance(show, list) and len(show) == 1 and
+              show[0].get("url") == "udp:127.0.0.1:%d" % ng and
+              show[0].get("disabled") == 0,
+              "rtpengine.show all: %r" % (show,))
+        # media both ways through the relay
+        sent = set(_rtp_packet(i + 1) for i in range(10))
+        got = _rtp_media_flows(a, b, ("127.0.0.1", port_a))
+        check(len(got) >= 5 and all(d in sent for d, _ in got),
+              "A -> B: %d of 10 RTP packets arrived unchanged at B's "
+              "media address" % len(got))
+        check(all(src == ("127.0.0.1", port_b) for _, src in got),
+              "A -> B: packets came from %r, want rtpengine's port %d" %
+              (sorted(set(s for _, s in got)), port_b))
+        back = _rtp_media_flows(b, a, ("127.0.0.1", port_b))
+        check(len(back) >= 5 and all(d in sent for d, _ in back),
+              "B -> A: %d of 10 RTP packets arrived unchanged at A's "
+              "media address" % len(back))
+        check(all(src == ("127.0.0.1", port_a) for _, src in back),
+              "B -> A: packets came from %r, want rtpengine's port %d" %
+              (sorted(set(s for _, s in back)), port_a))
+        ctx.note("media: %d/10 packets A->B, %d/10 B->A" % (len(got),
+                                                            len(back)))
+        _rtp_bye(ctx, srv, a, b, call, to_tag)
+        deadline = time.time() + 2
+        while _rtpe_calls(ng) and time.time() < deadline:
+            time.sleep(0.1)
+        check(_rtpe_calls(ng) == [], "after BYE rtpengine still lists %r"
+              % _rtpe_calls(ng))
+        where = "tm reply" if mode == "tm" else "reply"
+        for pat in (r"rtp-e2e: request INVITE manage 1",
+                    r"rtp-e2e: %s 200 manage 1" % where,
+                    r"rtp-e2e: request BYE manage 1"):
+            check(srv.wait_log(pat, since=mark), "no log line /%s/:\n%s"
+                  % (pat, srv.tail(20)))
+    finally:
+        a.close()
+        b.close()
+    srv.expect_alive()
+
+
+def _rtpp_fixture(ctx, name, *args):
+    """The rtpproxy protocol fixture on a free port; returns its port."""
+    port = free_port()
+    p = ctx.spawn([sys.executable or "python3", RTP_FIXTURE, "--listen",
+                   "127.0.0.1:%d" % port] + list(args), name)
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        if p.poll() is not None:
+            fail("%s exited: %s" % (name, open(p.out_path).read()))
+        if _rtpp_ctl(port, "@stats", 0.2) is not None:
+            return port
+    fail("%s did not start" % name)
+
+
+def _rtpp_ctl(port, line, timeout=1.0):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.settimeout(timeout)
+        s.sendto(("t1 " + line).encode(), ("127.0.0.1", port))
+        data, _ = s.recvfrom(65536)
+        return data.decode().partition(" ")[2].strip()
+    except OSError:
+        return None
+    finally:
+        s.close()
+
+
+@e2e_test(timeout=90)
+def rtp_rtpproxy_fixture(ctx):
+    """rtpproxy_manage("co") against the rtpproxy protocol fixture (Debian
+    12 has no rtpproxy): V/VF at start, U on the INVITE and L on the 200
+    rewrite c=, o= and m= to the relay, D on the BYE; a silent instance in
+    the set times out and is skipped (rtpproxy.list shows it disabled);
+    when the live one goes silent too the INVITE gets 503 within the
+    timeouts, and rtpproxy.enable brings it back."""
+    live = _rtpp_fixture(ctx, "rtpproxy-live", "--ports", "36000-36999")
+    dead = _rtpp_fixture(ctx, "rtpproxy-silent", "--silent")
+    n = ctx.seq()
+    script = ctx.script("rtp_rtpproxy.lua", dest="rtpp-%d.lua" % n)
+    live_url, dead_url = ("udp:127.0.0.1:%d" % live,
+                          "udp:127.0.0.1:%d" % dead)
+    cfg = ctx.script("rtp_rtpproxy.cfg", dest="rtpp-%d.cfg" % n,
+                     SCRIPT=script, SOCK="%s %s" % (dead_url, live_url))
+    srv = ctx.server(cfg)
+    a, b = _RtpUA("alice", "127.0.0.2"), _RtpUA("bob", "127.0.0.3")
+    try:
+        lst = srv.ctl_json("rtpproxy.list")
+        state = {o["url"]: o["disabled"] for o in lst}
+        check(state == {dead_url: 1, live_url: 0},
+              "rtpproxy.list after start: %r" % (lst,))
+        mark = srv.mark()
+        call, port_b, port_a, to_tag = _rtp_call(
+            ctx, srv, a, b, "127.0.0.1", range(36000, 37000), "rtpp")
+        _rtp_bye(ctx, srv, a, b, call, to_tag)
+        st = json.loads(_rtpp_ctl(live, "@stats"))
+        cmds = st["commands"]
+        want = [r"^V$", r"^VF 20050322$",
+                r"^Uc0 %s 127\.0\.0\.1 %d \w+;1$" % (re.escape(call),
+                                                     a.media_port),
+                r"^Lc0 %s 127\.0\.0\.1 %d \w+;1 \w+;1$" % (re.escape(call),
+                                                           b.media_port),
+                r"^D %s \w+ \w+$" % re.escape(call)]
+        for w in want:
+            check(any(re.match(w, c) for c in cmds),
+                  "the fixture got no command /%s/ in %r" % (w, cmds))
+        check(st["sessions"] == 0, "sessions left: %r" % (st,))
+        for pat in (r"rtp-e2e: request INVITE manage 1",
+                    r"rtp-e2e: reply 200 manage 1",
+                    r"rtp-e2e: request BYE manage 1"):
+            check(srv.wait_log(pat, since=mark), "no log line /%s/" % pat)
+        # the live instance goes silent: the INVITE waits 2 x 200 ms and
+        # gets 503; the instance is disabled
+        check(_rtpp_ctl(live, "@silent on") == "ok", "fixture control")
+        t0 = time.time()
+        call = "rtpp-silent-%s" % uuid.uuid4().hex[:8]
+        a.send(a.request("INVITE", "sip:bob@127.0.0.1:%d" % b.port, call, 1,
+                         body=_rtp_sdp(a.media_ip, a.media_port)),
+               (srv.host, srv.port))
+        r503 = a.recv("the 503", timeout=10)
+        took = time.time() - t0
+        check(r503["start"].startswith("SIP/2.0 503"),
+              "with no instance answering: %r" % r503["start"])
+        check(0.35 <= took < 3, "the 503 took %.2f s, want about the "
+              "timeouts (2 x 200 ms)" % took)
+        lst = srv.ctl_json("rtpproxy.list")
+        check(all(o["disabled"] == 1 for o in lst),
+              "rtpproxy.list with both silent: %r" % (lst,))
+        # back: enable it by RPC, calls work again
+        check(_rtpp_ctl(live, "@silent off") == "ok", "fixture control")
+        ok, out, _ = srv.ctl("rtpproxy.enable", live_url, 1)
+        check(ok, "rtpproxy.enable: %s" % out.strip())
+        call, _, _, to_tag = _rtp_call(ctx, srv, a, b, "127.0.0.1",
+                                       range(36000, 37000), "rtpp2")
+        _rtp_bye(ctx, srv, a, b, call, to_tag)
+        ok, out, _ = srv.ctl("rtpproxy.enable", "udp:192.0.2.1:1", 1)
+        check(not ok and "404" in out, "enable unknown: %s" % out.strip())
+    finally:
+        a.close()
+        b.close()
+    srv.expect_alive()
