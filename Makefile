@@ -7,7 +7,7 @@ FUZZ_BUILD ?= build-fuzz
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps test unit e2e asan fuzz clean format api-doc
+.PHONY: all deps test unit e2e asan fuzz clean format api-doc bench
 
 all:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
@@ -34,6 +34,12 @@ asan:
 fuzz:
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DOSP_SANITIZE=ON -DOSP_FUZZ=ON >/dev/null
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_parser
+
+# Osprey side by side with Kamailio (bench/README.md). Narrow with
+# ENGINE=lua WORKLOAD=register; QUICK=1 finishes in under two minutes.
+bench:
+	ENGINE="$(ENGINE)" WORKLOAD="$(WORKLOAD)" QUICK="$(QUICK)" \
+		WORKERS="$(WORKERS)" PHASES="$(PHASES)" python3 bench/run
 
 api-doc: all
 	$(BUILD)/osprey --api md > docs/ksr-api.md

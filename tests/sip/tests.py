@@ -2048,6 +2048,80 @@ def reg_load_2000(ctx):
     check(not errors, "\n  ".join(errors))
 
 
+@e2e_test(timeout=240)
+def bench_smoke(ctx):
+    """The benchmark harness (bench/run) end to end on the Osprey side only,
+    with tiny counts: every workload Osprey has modules for runs its warm-up,
+    latency, CPU and rate-step phases without a failed call, the memory run
+    registers its contacts, and the JSON and markdown reports are written.
+    Keeps `make bench` from rotting; no figure is checked (timing never
+    goes into make test)."""
+    import glob
+    from harness import ROOT
+    out = ctx.path("results")
+    r = ctx.run(["python3", os.path.join(ROOT, "bench", "run"),
+                 "--profile", "smoke", "--servers", "osprey",
+                 "--osprey", ctx.osprey, "--no-install", "--workers", "2",
+                 "--phases", "load,memory", "--results", out,
+                 "--work", ctx.path("work"), "--no-results-md"],
+                timeout=220)
+    ctx.write_file("bench.out", r.stdout + r.stderr)
+    check(r.returncode == 0, "bench/run exited %d:\n%s" % (
+        r.returncode, (r.stdout + r.stderr)[-3000:]))
+    reports = sorted(f for f in os.listdir(out) if f.endswith(".json"))
+    check(len(reports) == 1, "want one JSON report in %s, got %r" % (
+        out, os.listdir(out)))
+    with open(os.path.join(out, reports[0])) as f:
+        res = json.load(f)
+    errors = []
+    rows = res.get("rows", {})
+    if "lua/options" not in rows:
+        errors.append("no lua/options row; skipped: %r" % res.get("skipped"))
+    for key, row in rows.items():
+        side = row.get("floor" if key == "floor" else "osprey") or {}
+        if side.get("error"):
+            errors.append("%s: %s" % (key, side["error"][:300]))
+            continue
+        cpu = side.get("cpu_run", {})
+        if cpu.get("successful") != cpu.get("calls") or cpu.get("failed"):
+            errors.append("%s: CPU run not all successful: %r" % (key, cpu))
+        if not side.get("cpu_ms_per_1000_tx", 0) > 0:
+            errors.append("%s: no CPU time measured" % key)
+        if not side.get("steps") or side.get("max_rate") is None:
+            errors.append("%s: the rate step failed: %r" % (
+                key, side.get("steps")))
+        if side.get("exit_code") not in (0, None):
+            errors.append("%s: server exit code %r" % (
+                key, side.get("exit_code")))
+    for s in res.get("skipped", []):
+        if "lacks" not in s.get("why", "") and "no script" not in \
+                s.get("why", ""):
+            errors.append("unexpected skip: %r" % s)
+        else:
+            ctx.note("skipped %s/%s: %s" % (s["engine"], s["workload"],
+                                             s["why"]))
+    mem = res.get("memory", {}).get("lua", {}).get("osprey")
+    if "lua/register" in rows:
+        if not mem or mem.get("error"):
+            errors.append("memory run: %r" % mem)
+        elif mem.get("run", {}).get("successful") != mem.get("contacts"):
+            errors.append("memory run: %r of %r contacts registered" % (
+                mem.get("run", {}).get("successful"), mem.get("contacts")))
+    md = os.path.join(out, reports[0][:-5] + ".md")
+    check(os.path.exists(md), "no markdown summary next to the JSON")
+    with open(md) as f:
+        text = f.read()
+    if "| lua | options |" not in text:
+        errors.append("the summary has no lua/options row")
+    for log in glob.glob(ctx.path("work", "osprey-*.log")):
+        with open(log, errors="replace") as f:
+            t = f.read()
+        for pat in ("AddressSanitizer", "runtime error:", "LeakSanitizer"):
+            if pat in t:
+                errors.append("%s contains %r" % (os.path.basename(log), pat))
+    check(not errors, "\n  ".join(errors))
+
+
 # ---------------------------------------------------------------- native
 # The native routing language (kamailio.cfg route blocks, no cfgengine).
 
