@@ -30,6 +30,7 @@ static void module_base_name(const char *name, char *out, size_t cap)
 /* Kamailio module names that are another name here. */
 static const char *const aliases[][2] = {
 	{"kx", "kemix"}, /* the folder (and KSR.kx) vs Kamailio's name */
+	{"app_python", "app_python3"}, /* Kamailio has both names */
 	{NULL, NULL},
 };
 

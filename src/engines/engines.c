@@ -4,10 +4,12 @@
 #include "engines/engine.h"
 
 extern const osp_engine_t osp_engine_lua;
+extern const osp_engine_t osp_engine_python;
 extern const osp_engine_t osp_engine_jsdt;
 
 static const osp_engine_t *engines[] = {
 	&osp_engine_lua,
+	&osp_engine_python,
 	&osp_engine_jsdt,
 	NULL,
 };
