@@ -115,6 +115,11 @@ typedef struct parser {
 	cfg_file_t *cf;
 	cfg_err_t *e;
 	int apply;
+	/* the current statement's tokens, kept for cfg_file_settings_diff */
+	int recording;
+	char rec[1024];
+	size_t rlen;
+	char rname[160]; /* the setting's name when not the first word */
 } parser_t;
 
 /* A token as shown in a message. */
@@ -138,7 +143,39 @@ static int is_op(const cfg_tok_t *t, const char *op)
 
 static int next(parser_t *P, cfg_tok_t *t)
 {
-	return cfg_pp_next(P->pp, t);
+	int rc = cfg_pp_next(P->pp, t);
+
+	if (rc == 0 && P->recording && t->kind != CFG_T_EOF) {
+		int n = snprintf(P->rec + P->rlen, sizeof(P->rec) - P->rlen,
+				 t->kind == CFG_T_STR ? "%s\"%.*s\"" : "%s%.*s",
+				 P->rlen ? " " : "", (int)t->len, t->text);
+
+		if (n > 0)
+			P->rlen += (size_t)n;
+		if (P->rlen >= sizeof(P->rec))
+			P->rlen = sizeof(P->rec) - 1;
+	}
+	return rc;
+}
+
+/* Keep the statement just parsed (its name and tokens) in cf->settings. */
+static int add_setting(parser_t *P, const char *name)
+{
+	cfg_setting_t *st = cfg_pool_alloc(&P->cf->pool, sizeof(*st));
+
+	if (!st)
+		return -OSP_ENOMEM;
+	st->name = cfg_pool_strndup(&P->cf->pool, name, strlen(name));
+	st->value = cfg_pool_strndup(&P->cf->pool, P->rec, P->rlen);
+	if (!st->name || !st->value)
+		return -OSP_ENOMEM;
+	st->next = NULL;
+	if (P->cf->settings_tail)
+		P->cf->settings_tail->next = st;
+	else
+		P->cf->settings = st;
+	P->cf->settings_tail = st;
+	return 0;
 }
 
 static int peek(parser_t *P, const cfg_tok_t **t)
@@ -874,6 +911,8 @@ static int parse_assign(parser_t *P, const cfg_tok_t *name)
 			return cfg_error_tok(P->e, &sub,
 					     "expected a name after '%s.'",
 					     name->text);
+		snprintf(P->rname, sizeof(P->rname), "%s.%s", name->text,
+			 sub.text);
 		if ((rc = expect_op(P, "=", "after the parameter name")) < 0)
 			return rc;
 		if (!strcmp(name->text, "kemi"))
@@ -951,7 +990,17 @@ static int parse_loadmodule(parser_t *P, const cfg_tok_t *kw)
 		return cfg_error_tok(P->e, &t,
 				     "loadmodule: expected the module name in "
 				     "quotes");
+	snprintf(P->rname, sizeof(P->rname), "loadmodule \"%s\"", t.text);
 	m = module_find(t.text);
+	/* Kamailio modules whose job the core does: accepted, nothing to do */
+	if (!m && module_is_builtin(t.text)) {
+		if (P->apply && module_builtin_warning(t.text))
+			LOG_WARN("%s:%d: %s", t.file, t.line,
+				 module_builtin_warning(t.text));
+		return end_statement(P);
+	}
+	if (!m && module_refusal(t.text))
+		return cfg_error_tok(P->e, &t, "%s", module_refusal(t.text));
 	if (!m)
 		return cfg_error_tok(
 		    P->e, &t, "unknown module '%s' in loadmodule", t.text);
@@ -1025,6 +1074,11 @@ static int modparam_one(parser_t *P, const char *mod, const cfg_tok_t *mtok,
 	char def[96], num[32], msg[256];
 	int loaded;
 
+	if (!m && module_is_builtin(mod)) {
+		LOG_DBG("%s:%d: modparam of %s ignored: the core does its job",
+			mtok->file, mtok->line, mod);
+		return 0;
+	}
 	if (!m)
 		return cfg_error_tok(P->e, mtok,
 				     "unknown module '%s' in modparam", mod);
@@ -1093,6 +1147,8 @@ static int parse_modparam(parser_t *P, const cfg_tok_t *kw)
 				     v.s);
 	if ((rc = expect_op(P, ")", "at the end of modparam")) < 0)
 		return rc;
+	snprintf(P->rname, sizeof(P->rname), "modparam(\"%s\", \"%s\")",
+		 mtok.text, ptok.text);
 	s = mtok.text;
 	for (;;) {
 		size_t n = strcspn(s, "|");
@@ -1319,9 +1375,16 @@ static int parse_all(parser_t *P)
 					     "parameter, loadmodule, modparam "
 					     "or a route block",
 					     show(&t, b, sizeof(b)));
-		if ((k = route_kw(&t)) >= 0)
+		if ((k = route_kw(&t)) >= 0) {
 			rc = parse_route(P, &t, k);
-		else if (!strcmp(t.text, "loadmodule"))
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		P->recording = 1;
+		P->rlen = 0;
+		P->rname[0] = '\0';
+		if (!strcmp(t.text, "loadmodule"))
 			rc = parse_loadmodule(P, &t);
 		else if (!strcmp(t.text, "modparam"))
 			rc = parse_modparam(P, &t);
@@ -1332,6 +1395,13 @@ static int parse_all(parser_t *P)
 			rc = parse_mpath(P);
 		else
 			rc = parse_assign(P, &t);
+		P->recording = 0;
+		if (rc < 0)
+			return rc;
+		if (P->rlen && P->rec[P->rlen - 1] == ';')
+			P->rlen -= P->rlen > 1 && P->rec[P->rlen - 2] == ' ' ? 2
+									     : 1;
+		rc = add_setting(P, P->rname[0] ? P->rname : t.text);
 		if (rc < 0)
 			return rc;
 	}
@@ -1355,6 +1425,7 @@ cfg_file_t *cfg_parse(const char *path, int apply, char *err, size_t errlen)
 	}
 	rc = predefine(cf, &e);
 	if (rc == 0) {
+		memset(&P, 0, sizeof(P));
 		P.cf = cf;
 		P.e = &e;
 		P.apply = apply;
@@ -1399,6 +1470,82 @@ int cfg_file_defined(const cfg_file_t *cf, const char *name, const char **value)
 	if (value)
 		*value = d->value;
 	return 1;
+}
+
+/* Does name have the same sequence of values in a and b? */
+static int same_setting(const cfg_file_t *a, const cfg_file_t *b,
+			const char *name)
+{
+	const cfg_setting_t *x = a->settings, *y = b->settings;
+
+	for (;;) {
+		while (x && strcmp(x->name, name) != 0)
+			x = x->next;
+		while (y && strcmp(y->name, name) != 0)
+			y = y->next;
+		if (!x || !y)
+			return !x && !y;
+		if (strcmp(x->value, y->value) != 0)
+			return 0;
+		x = x->next;
+		y = y->next;
+	}
+}
+
+static int has_setting(const cfg_file_t *f, const char *name)
+{
+	for (const cfg_setting_t *q = f->settings; q; q = q->next)
+		if (!strcmp(q->name, name))
+			return 1;
+	return 0;
+}
+
+static int listed_before(const cfg_setting_t *first, const cfg_setting_t *st)
+{
+	for (; first && first != st; first = first->next)
+		if (!strcmp(first->name, st->name))
+			return 1;
+	return 0;
+}
+
+int cfg_file_settings_diff(const cfg_file_t *a, const cfg_file_t *b,
+			   char *out, size_t cap)
+{
+	const cfg_file_t *files[2] = {a, b};
+	size_t pos = 0;
+	int n = 0;
+
+	if (cap)
+		out[0] = '\0';
+	if (!a || !b)
+		return 0;
+	for (int f = 0; f < 2; f++) {
+		for (const cfg_setting_t *st = files[f]->settings; st;
+		     st = st->next) {
+			int k;
+
+			/* each name once: the first time it appears in a,
+			 * or in b when a does not have it */
+			if (listed_before(files[f]->settings, st) ||
+			    (f == 1 && has_setting(a, st->name)) ||
+			    same_setting(a, b, st->name))
+				continue;
+			n++;
+			if (pos + 1 >= cap)
+				continue;
+			k = snprintf(out + pos, cap - pos, "%s%s",
+				     pos ? ", " : "", st->name);
+			if (k > 0)
+				pos += (size_t)k < cap - pos ? (size_t)k
+							     : cap - pos - 1;
+		}
+	}
+	return n;
+}
+
+const cfg_file_t *cfg_current_file(void)
+{
+	return cfg_current;
 }
 
 int cfg_load(const char *path, char *err, size_t errlen)

@@ -97,6 +97,16 @@ const cfg_route_t *cfg_file_routes(const cfg_file_t *cf);
 int cfg_file_defined(const cfg_file_t *cf, const char *name,
 		     const char **value);
 
+/* The settings (global parameters, loadmodule, modparam, cfgengine) whose
+ * values differ between two parsed configurations: their names ("children",
+ * "modparam(\"tm\", \"fr_timer\")", "loadmodule") comma-separated in out,
+ * each once. Returns how many differ (0: same settings). A reload of the
+ * route blocks uses it to refuse changes that need a restart. */
+int cfg_file_settings_diff(const cfg_file_t *a, const cfg_file_t *b,
+			   char *out, size_t cap);
+/* The configuration in force (the last cfg_load), NULL before. */
+const cfg_file_t *cfg_current_file(void);
+
 /* The current configuration (set by cfg_load). NULL/0 before. */
 const cfg_route_t *cfg_routes(void);
 int cfg_has_routes(void);

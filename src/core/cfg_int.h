@@ -82,8 +82,18 @@ typedef struct cfg_custom_var {
 	struct cfg_custom_var *next;
 } cfg_custom_var_t;
 
+/* A statement outside the route blocks (global parameter, loadmodule,
+ * modparam, cfgengine) as written: what a reload of the route blocks
+ * compares with the running configuration. */
+typedef struct cfg_setting {
+	char *name;  /* "children", "modparam(\"tm\", \"fr_timer\")" */
+	char *value; /* its tokens after the name, blank-separated */
+	struct cfg_setting *next;
+} cfg_setting_t;
+
 struct cfg_file {
 	cfg_pool_t pool;
+	cfg_setting_t *settings, *settings_tail;
 	cfg_define_t *defines; /* heap array */
 	size_t ndefines, capdefines;
 	cfg_route_t *routes;

@@ -19,6 +19,7 @@
 #include "core/timer.h"
 #include "core/worker.h"
 #include "engines/engine.h"
+#include "engines/native/native.h"
 #include "net/dns.h"
 #include "net/net.h"
 #include "net/net_internal.h"
@@ -29,9 +30,10 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: osprey [options] -f FILE\n"
 		"\n"
-		"FILE is a configuration file (kamailio.cfg syntax) or a routing\n"
-		"script run directly (the engine is picked by its extension:\n"
-		".lua).\n"
+		"FILE is a configuration file (kamailio.cfg syntax, routed by\n"
+		"its route blocks or by the script its cfgengine names) or a\n"
+		"routing script run directly (the engine is picked by its\n"
+		"extension: .lua, .js, .py).\n"
 		"\n"
 		"Options:\n"
 		"  -f FILE        configuration file or routing script\n"
@@ -232,26 +234,42 @@ int main(int argc, char **argv)
 	}
 	if (!osp_g.engine || strcmp(osp_g.engine, "native") == 0 ||
 	    strcmp(osp_g.engine, "default") == 0) {
-		fprintf(stderr,
-			"%s: the native routing language (route blocks) is not "
-			"available yet; set cfgengine \"lua\" and "
-			"modparam(\"app_lua\", \"load\", \"FILE\")\n",
-			osp_g.cfg_file);
-		return 1;
-	}
-	eng = engine_find(osp_g.engine);
-	if (!eng) {
-		fprintf(stderr, "%s: unknown cfgengine '%s'\n", osp_g.cfg_file,
-			osp_g.engine);
-		return 1;
-	}
-	if (!osp_g.script) {
-		fprintf(stderr, "%s: no routing script: set modparam(\"%s\", "
+		/* the route blocks of the configuration file route */
+		if (!cfg_route_find(CFG_RT_REQUEST, NULL)) {
+			fprintf(stderr,
+				"%s: no request_route block (and no cfgengine "
+				"naming a routing script engine)\n",
+				osp_g.cfg_file);
+			return 1;
+		}
+		eng = &osp_engine_native;
+		if (!osp_g.engine)
+			osp_g.engine = strdup(eng->name);
+		free(osp_g.script); /* an app_lua "load" has no use here */
+		osp_g.script = strdup(osp_g.cfg_file);
+		if (!osp_g.engine || !osp_g.script)
+			return 1;
+	} else {
+		eng = engine_find(osp_g.engine);
+		if (!eng || eng == &osp_engine_native) {
+			fprintf(stderr, "%s: unknown cfgengine '%s'\n",
+				osp_g.cfg_file, osp_g.engine);
+			return 1;
+		}
+		if (!osp_g.script) {
+			fprintf(stderr,
+				"%s: no routing script: set modparam(\"%s\", "
 				"\"load\", \"FILE\")\n",
-			osp_g.cfg_file, eng->module);
-		return 1;
+				osp_g.cfg_file, eng->module);
+			return 1;
+		}
+		/* as in Kamailio, the script's functions replace the blocks */
+		if (cfg_route_find(CFG_RT_REQUEST, NULL))
+			LOG_WARN("%s: cfgengine \"%s\": the native route blocks "
+				 "are not run",
+				 osp_g.cfg_file, osp_g.engine);
 	}
-	if (!module_find(eng->module)->loaded)
+	if (eng->module && !module_find(eng->module)->loaded)
 		module_load(eng->module);
 
 	if (modules_init() < 0)
@@ -263,6 +281,8 @@ int main(int argc, char **argv)
 	}
 	rpc_register(osp_core_rpc);
 	rpc_register(routing_rpc);
+	if (eng == &osp_engine_native)
+		rpc_register(nv_engine_rpc);
 	rpc_register(latency_rpc);
 	if (routing_init(eng, osp_g.script, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
@@ -326,8 +346,10 @@ int main(int argc, char **argv)
 		break;
 	}
 	LOG_NOTICE("signal %d: shutting down", sig);
-	workers_stop();
+	/* timers first: their callbacks hand work to the workers
+	 * (worker_post), which must not race with the workers going away */
 	osp_timers_stop();
+	workers_stop();
 	rpc_server_stop();
 	net_destroy();
 	dns_destroy();

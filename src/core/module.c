@@ -34,20 +34,81 @@ static const char *const aliases[][2] = {
 	{NULL, NULL},
 };
 
-/* Kamailio modules whose job the core does (control socket, statistics,
- * core RPCs): loading them is accepted and does nothing. */
-static const char *const builtin[] = {"jsonrpcs", "ctl", "kex", "cfg_rpc",
-				      "mi_fifo", NULL};
+/* Kamailio modules Osprey has no folder for. A builtin one is accepted by
+ * loadmodule and its modparams are ignored: the core does its job (control
+ * socket, statistics, core RPCs, SQLite access), or it only helps debug
+ * Kamailio itself (then `note` is logged as a warning). A refused one makes
+ * loadmodule fail with `note`, which says why and what to do instead. */
+static const struct {
+	const char *name;
+	int refuse;
+	const char *note;
+} kamailio_only[] = {
+    {"jsonrpcs", 0, NULL},
+    {"ctl", 0, NULL},
+    {"kex", 0, NULL},
+    {"cfg_rpc", 0, NULL},
+    {"mi_fifo", 0, NULL},
+    /* SQLite is built in (src/db): every db_url "sqlite://..." works */
+    {"db_sqlite", 0, NULL},
+    {"debugger", 0,
+     "debugger: accepted without effect: Osprey has no cfg tracing "
+     "(cfgtrace) or breakpoints; raise the log level with debug= or -d"},
+    {"db_mysql", 1,
+     "db_mysql: Osprey keeps its data in SQLite only (no MySQL client): "
+     "load \"db_sqlite.so\" instead and point db_url (DBURL) at "
+     "\"sqlite:///path/to/file.db\""},
+    {"db_postgres", 1,
+     "db_postgres: Osprey keeps its data in SQLite only: load "
+     "\"db_sqlite.so\" instead and point db_url (DBURL) at "
+     "\"sqlite:///path/to/file.db\""},
+    {"db_text", 1,
+     "db_text: Osprey keeps its data in SQLite only (no text-file "
+     "tables): load \"db_sqlite.so\" instead and point db_url (DBURL) at "
+     "\"sqlite:///path/to/file.db\""},
+    {"db_unixodbc", 1,
+     "db_unixodbc: Osprey keeps its data in SQLite only: load "
+     "\"db_sqlite.so\" instead and point db_url (DBURL) at "
+     "\"sqlite:///path/to/file.db\""},
+    {"tls", 1,
+     "tls: Osprey has no TLS transport yet, so TLS cannot be enabled: "
+     "leave WITH_TLS undefined (remove loadmodule \"tls.so\" and "
+     "enable_tls)"},
+    {NULL, 0, NULL},
+};
 
-int module_is_builtin(const char *name)
+static int kamailio_only_find(const char *name)
 {
 	char base[64];
 
 	module_base_name(name, base, sizeof(base));
-	for (int i = 0; builtin[i]; i++)
-		if (strcmp(base, builtin[i]) == 0)
-			return 1;
-	return 0;
+	for (int i = 0; kamailio_only[i].name; i++)
+		if (strcmp(base, kamailio_only[i].name) == 0)
+			return i;
+	return -1;
+}
+
+int module_is_builtin(const char *name)
+{
+	int i = kamailio_only_find(name);
+
+	return i >= 0 && !kamailio_only[i].refuse;
+}
+
+const char *module_builtin_warning(const char *name)
+{
+	int i = kamailio_only_find(name);
+
+	return i >= 0 && !kamailio_only[i].refuse ? kamailio_only[i].note
+						   : NULL;
+}
+
+const char *module_refusal(const char *name)
+{
+	int i = kamailio_only_find(name);
+
+	return i >= 0 && kamailio_only[i].refuse ? kamailio_only[i].note
+						  : NULL;
 }
 
 osp_module_t *module_find(const char *name)
@@ -120,6 +181,10 @@ int module_param_set(const char *mod, const char *param, int type,
 	osp_module_t *m = module_find(mod);
 	const osp_param_t *p;
 
+	if (!m && module_is_builtin(mod)) {
+		LOG_DBG("modparam of %s ignored: the core does its job", mod);
+		return 0;
+	}
 	if (!m) {
 		fail(err, errlen, "modparam: unknown module '%s'", mod);
 		return -1;

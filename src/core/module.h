@@ -51,8 +51,15 @@ osp_module_t *module_find(const char *name);
 /* loadmodule: accepts "sl", "sl.so", "/path/to/sl.so". 0 or -1 (unknown). */
 int module_load(const char *name);
 /* 1 for Kamailio module names whose job the core does (jsonrpcs, ctl, kex,
- * cfg_rpc): loadmodule accepts them and does nothing. */
+ * cfg_rpc, db_sqlite, ...): loadmodule accepts them and does nothing, their
+ * modparams are ignored. */
 int module_is_builtin(const char *name);
+/* For a builtin accepted with a caveat (debugger): the warning to log when
+ * it is loaded; NULL otherwise. */
+const char *module_builtin_warning(const char *name);
+/* For a Kamailio module Osprey refuses (db_mysql, tls, ...): the message
+ * saying why and what to do instead; NULL otherwise. */
+const char *module_refusal(const char *name);
 /* Load every compiled-in module (script run directly). */
 void module_load_all(void);
 /* modparam: type-checked. 0, or -1 with err filled (unknown module, module

@@ -6,11 +6,13 @@
 extern const osp_engine_t osp_engine_lua;
 extern const osp_engine_t osp_engine_python;
 extern const osp_engine_t osp_engine_jsdt;
+extern const osp_engine_t osp_engine_native;
 
 static const osp_engine_t *engines[] = {
 	&osp_engine_lua,
 	&osp_engine_python,
 	&osp_engine_jsdt,
+	&osp_engine_native,
 	NULL,
 };
 

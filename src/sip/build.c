@@ -275,8 +275,7 @@ static int w_reply(wbuf_t *w, const bctx_t *c)
 	sip_msg_t *req = c->msg;
 	const sip_hdr_t *vh = sip_hdr_first(req, SIP_HDR_VIA), *h;
 	const sip_via_t *v1 = NULL;
-	const sip_nameaddr_t *to;
-	str_t reason = c->reason;
+	str_t reason = c->reason, to_tag;
 
 	if (c->fix && (c->fix->received.len || c->fix->rport) && vh) {
 		v1 = sip_get_via(req, (sip_hdr_t *)vh);
@@ -306,9 +305,10 @@ static int w_reply(wbuf_t *w, const bctx_t *c)
 	if ((h = sip_hdr_first(req, SIP_HDR_FROM)))
 		w_str(w, h->raw);
 	if ((h = sip_hdr_first(req, SIP_HDR_TO))) {
-		to = sip_get_to(req);
-		if (c->code > 100 && c->to_tag.len && to &&
-		    !sip_param_find(to->param_list, STR_LIT("tag"))) {
+		/* a tag is added when the To has none (a malformed To is
+		 * echoed as it is) */
+		if (c->code > 100 && c->to_tag.len &&
+		    sip_get_tag(req, SIP_HDR_TO, &to_tag) == 0) {
 			const char *ve = h->value.s + h->value.len;
 
 			w_put(w, h->raw.s, (size_t)(ve - h->raw.s));

@@ -360,6 +360,11 @@ sip_via_t *sip_get_via2(sip_msg_t *msg);  /* second via-parm (any header) */
 sip_nameaddr_t *sip_get_from(sip_msg_t *msg);
 sip_nameaddr_t *sip_get_to(sip_msg_t *msg);
 sip_cseq_t *sip_get_cseq(sip_msg_t *msg);
+/* The tag parameter of From (t = SIP_HDR_FROM) or To (SIP_HDR_TO), found
+ * without parsing the URI (a cheap scan of the header, cached; the full
+ * parse when there is one). 1: there is a tag, *tag its value (may be
+ * empty); 0: no tag; -1: no such header, or malformed (*tag empty). */
+int sip_get_tag(sip_msg_t *msg, sip_hdr_type_t t, str_t *tag);
 str_t sip_get_callid(sip_msg_t *msg); /* empty when absent */
 /* Max-Forwards value, -1 when absent, -2 when malformed. */
 int sip_get_maxfwd(sip_msg_t *msg);

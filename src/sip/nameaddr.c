@@ -10,11 +10,18 @@
  * at ';', ',' or whitespace: RFC 3261 §20 makes every parameter after a
  * bare addr-spec a header parameter. A URI that is not sip/sips/tel (or is
  * malformed) leaves uri_ok at 0 without failing the element, as long as it
- * has a scheme. */
-int sip_nameaddr_parse_one(arena_t *a, const char *p, const char *end,
-			   sip_nameaddr_t *na, const char **next)
+ * has a scheme.
+ *
+ * full == 0 is the light form (sip_nameaddr_check): the same grammar, but
+ * the URI is not parsed (uri_ok 0) and no parameter list is built (a may be
+ * NULL); display, uri_str, params, tag and raw are filled. Since a URI that
+ * does not parse never fails the element, both forms accept exactly the
+ * same input (short of running out of memory). */
+static int nameaddr_one(arena_t *a, const char *p, const char *end,
+			sip_nameaddr_t *na, const char **next, int full)
 {
 	const char *start, *q, *ue;
+	sip_param_t tag;
 	size_t used;
 	int rc;
 
@@ -56,25 +63,24 @@ int sip_nameaddr_parse_one(arena_t *a, const char *p, const char *end,
 	/* every addr-spec has a scheme (SIP-URI / SIPS-URI / absoluteURI) */
 	if (!na->uri_str.len || !memchr(na->uri_str.s, ':', na->uri_str.len))
 		return -OSP_EPARSE;
-	rc = sip_uri_parse(a, na->uri_str, &na->uri);
-	if (rc == -OSP_ENOMEM)
-		return rc;
-	na->uri_ok = rc == 0;
+	if (full) {
+		rc = sip_uri_parse(a, na->uri_str, &na->uri);
+		if (rc == -OSP_ENOMEM)
+			return rc;
+		na->uri_ok = rc == 0;
+	}
 	q = p;
 	p = sip_skip_ws(p, end);
 	if (p < end && *p == ';') {
-		rc = sip_params_parse(a, sip_mkstr(p, end), ",", &na->param_list,
-				      &used);
+		rc = sip_params_scan(full ? a : NULL, sip_mkstr(p, end), ",",
+				     &na->param_list, &used, &tag);
 		if (rc < 0)
 			return rc;
 		na->params = str_trim(sip_mkstr(p + 1, p + used));
 		p += used;
 		q = p;
-		for (const sip_param_t *pr = na->param_list; pr; pr = pr->next)
-			if (SIP_LC_EQ(pr->name, "tag")) {
-				na->tag = pr->value;
-				break;
-			}
+		if (tag.name.s)
+			na->tag = tag.value;
 	}
 	na->raw = str_trim(sip_mkstr(start, q));
 	p = sip_skip_ws(p, end);
@@ -84,6 +90,12 @@ int sip_nameaddr_parse_one(arena_t *a, const char *p, const char *end,
 	return 0;
 }
 
+int sip_nameaddr_parse_one(arena_t *a, const char *p, const char *end,
+			   sip_nameaddr_t *na, const char **next)
+{
+	return nameaddr_one(a, p, end, na, next, 1);
+}
+
 /* A single element (From, To): a ',' after it is an error. */
 int sip_nameaddr_parse(arena_t *a, str_t value, sip_nameaddr_t *na)
 {
@@ -91,7 +103,19 @@ int sip_nameaddr_parse(arena_t *a, str_t value, sip_nameaddr_t *na)
 	int rc;
 
 	value = sip_nonnull(value);
-	rc = sip_nameaddr_parse_one(a, value.s, value.s + value.len, na, &next);
+	rc = nameaddr_one(a, value.s, value.s + value.len, na, &next, 1);
+	if (rc < 0)
+		return rc;
+	return next == value.s + value.len ? 0 : -OSP_EPARSE;
+}
+
+int sip_nameaddr_check(str_t value, sip_nameaddr_t *na)
+{
+	const char *next;
+	int rc;
+
+	value = sip_nonnull(value);
+	rc = nameaddr_one(NULL, value.s, value.s + value.len, na, &next, 0);
 	if (rc < 0)
 		return rc;
 	return next == value.s + value.len ? 0 : -OSP_EPARSE;

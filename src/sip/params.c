@@ -8,18 +8,26 @@
  * value stays a view into the buffer. Empty elements (";;", a trailing ';')
  * are skipped: they are harmless and some clients send them. The list
  * ends at end of input or at an unquoted character of `stop`; anything else
- * that cannot continue the list is an error. */
-int sip_params_parse(arena_t *a, str_t s, const char *stop, sip_param_t **out,
-		     size_t *consumed)
+ * that cannot continue the list is an error.
+ *
+ * With a == NULL nothing is allocated and *out is left alone: the same
+ * grammar is checked (sip_nameaddr_check relies on that to accept exactly
+ * what the full parse accepts). tag, when not NULL, gets the first
+ * parameter named "tag" (any case), tag->name.s == NULL when there is
+ * none: From/To need only that one. */
+int sip_params_scan(arena_t *a, str_t s, const char *stop, sip_param_t **out,
+		    size_t *consumed, sip_param_t *tag)
 {
 	const char *p, *end, *b, *q;
-	sip_param_t *head = NULL, **tail = &head, *prm;
+	sip_param_t *head = NULL, **tail = &head, *prm, tmp;
 	uint64_t stopset[4] = {0, 0, 0, 0};
 	int n = 0, rc = 0;
 
 	s = sip_nonnull(s);
 	p = s.s;
 	end = s.s + s.len;
+	if (tag)
+		memset(tag, 0, sizeof(*tag));
 
 	for (; stop && *stop; stop++)
 		stopset[(uint8_t)*stop >> 6] |= 1ull << ((uint8_t)*stop & 63);
@@ -43,10 +51,13 @@ int sip_params_parse(arena_t *a, str_t s, const char *stop, sip_param_t **out,
 			rc = -OSP_EPARSE;
 			goto out;
 		}
-		prm = arena_alloc(a, sizeof(*prm));
-		if (!prm) {
-			rc = -OSP_ENOMEM;
-			goto out;
+		prm = &tmp;
+		if (a) {
+			prm = arena_alloc(a, sizeof(*prm));
+			if (!prm) {
+				rc = -OSP_ENOMEM;
+				goto out;
+			}
 		}
 		prm->name = sip_mkstr(b, p);
 		prm->value = (str_t){p, 0};
@@ -73,8 +84,12 @@ int sip_params_parse(arena_t *a, str_t s, const char *stop, sip_param_t **out,
 			}
 			p = sip_skip_ws(p, end);
 		}
-		*tail = prm;
-		tail = &prm->next;
+		if (tag && !tag->name.s && SIP_LC_EQ(prm->name, "tag"))
+			*tag = *prm;
+		if (a) {
+			*tail = prm;
+			tail = &prm->next;
+		}
 		n++;
 		if (p == end || IS_STOP(*p))
 			break;
@@ -88,11 +103,21 @@ int sip_params_parse(arena_t *a, str_t s, const char *stop, sip_param_t **out,
 	rc = n;
 out:
 	if (rc >= 0) {
-		*out = head;
+		if (a)
+			*out = head;
 		if (consumed)
 			*consumed = (size_t)(p - s.s);
 	}
 	return rc;
+}
+
+int sip_params_parse(arena_t *a, str_t s, const char *stop, sip_param_t **out,
+		     size_t *consumed)
+{
+	/* a NULL arena would make this a validation: callers always pass one */
+	if (!a)
+		return -OSP_EINVAL;
+	return sip_params_scan(a, s, stop, out, consumed, NULL);
 }
 
 const sip_param_t *sip_param_find(const sip_param_t *p, str_t name)

@@ -640,18 +640,57 @@ sip_via_t *sip_get_via2(sip_msg_t *msg)
 	return sip_get_via(msg, sip_hdr_next(msg, h));
 }
 
+/* What h->parsed of a From/To header points to: the name-addr, and
+ * whether it is only the light parse (sip_nameaddr_check: no URI, no
+ * parameter list). The mark lives here rather than in h->flags because
+ * modules save and restore header flags (tm's branch state). */
+typedef struct na_cache {
+	sip_nameaddr_t na; /* first: h->parsed == &cache->na == cache */
+	int light;
+} na_cache_t;
+
+/* The full parse of a From/To header. A light parse cached by
+ * light_nameaddr is completed in place: the struct is parsed again from
+ * the start, which accepts the same input, so only running out of memory
+ * can fail here after a successful light parse. */
 static sip_nameaddr_t *get_nameaddr(sip_msg_t *msg, sip_hdr_t *h)
 {
-	sip_nameaddr_t *na;
+	na_cache_t *c;
+	int st = lazy_begin(h);
+
+	if (st < 0)
+		return NULL;
+	c = h->parsed;
+	if (st > 0 && !c->light)
+		return &c->na;
+	if (!c) {
+		c = arena_alloc(msg->arena, sizeof(*c));
+		if (!c)
+			return NULL;
+	}
+	h->parsed = NULL;
+	c->light = 0;
+	st = sip_nameaddr_parse(msg->arena, h->value, &c->na);
+	return lazy_end(h, st, &c->na);
+}
+
+/* From/To as far as the core needs them (the structure, the tag), without
+ * parsing the URI or building the parameter list, cached until someone
+ * asks for the full parse; the full parse when there is one already. NULL
+ * when malformed. */
+static sip_nameaddr_t *light_nameaddr(sip_msg_t *msg, sip_hdr_t *h)
+{
+	na_cache_t *c;
 	int st = lazy_begin(h);
 
 	if (st != 0)
 		return st > 0 ? h->parsed : NULL;
-	na = arena_alloc(msg->arena, sizeof(*na));
-	if (!na)
+	c = arena_alloc(msg->arena, sizeof(*c));
+	if (!c)
 		return NULL;
-	st = sip_nameaddr_parse(msg->arena, h->value, na);
-	return lazy_end(h, st, na);
+	c->light = 1;
+	st = sip_nameaddr_check(h->value, &c->na);
+	return lazy_end(h, st, &c->na);
 }
 
 sip_nameaddr_t *sip_get_from(sip_msg_t *msg)
@@ -662,6 +701,20 @@ sip_nameaddr_t *sip_get_from(sip_msg_t *msg)
 sip_nameaddr_t *sip_get_to(sip_msg_t *msg)
 {
 	return get_nameaddr(msg, sip_hdr_first(msg, SIP_HDR_TO));
+}
+
+int sip_get_tag(sip_msg_t *msg, sip_hdr_type_t t, str_t *tag)
+{
+	sip_nameaddr_t *na = NULL;
+
+	if (t == SIP_HDR_FROM || t == SIP_HDR_TO)
+		na = light_nameaddr(msg, sip_hdr_first(msg, t));
+	if (!na) {
+		*tag = STR_NULL;
+		return -1;
+	}
+	*tag = na->tag;
+	return na->tag.s != NULL;
 }
 
 sip_cseq_t *sip_get_cseq(sip_msg_t *msg)
@@ -818,18 +871,28 @@ int sip_set_ruri(sip_msg_t *msg, str_t uri)
 
 /* RFC 3261 §8.1.1: every request and response carries Via, From, To,
  * Call-ID and CSeq; §8.1.1.5: a request's CSeq method equals its method
- * (this holds for ACK and CANCEL too). Each header must also parse. */
+ * (this holds for ACK and CANCEL too). Each header must also parse: the
+ * top Via and the CSeq fully (every reply needs the Via, CSeq is short),
+ * From and To by their structure only (light_nameaddr: the same grammar as
+ * the full parse, so sip_get_from/sip_get_to cannot fail later on a message
+ * that passed, but their URIs are parsed only if someone asks). This runs
+ * before every script, so it must stay cheap. */
 int sip_msg_check_mandatory(sip_msg_t *msg, const char **why)
 {
 	const char *w = NULL;
 	sip_cseq_t *cs;
+	sip_hdr_t *h;
 
 	if (!sip_get_via1(msg))
 		w = sip_hdr_first(msg, SIP_HDR_VIA) ? "bad Via" : "missing Via";
-	else if (!sip_get_from(msg))
-		w = sip_hdr_first(msg, SIP_HDR_FROM) ? "bad From" : "missing From";
-	else if (!sip_get_to(msg))
-		w = sip_hdr_first(msg, SIP_HDR_TO) ? "bad To" : "missing To";
+	else if (!(h = sip_hdr_first(msg, SIP_HDR_FROM)))
+		w = "missing From";
+	else if (!light_nameaddr(msg, h))
+		w = "bad From";
+	else if (!(h = sip_hdr_first(msg, SIP_HDR_TO)))
+		w = "missing To";
+	else if (!light_nameaddr(msg, h))
+		w = "bad To";
 	else if (!sip_get_callid(msg).len)
 		w = "missing Call-ID";
 	else if (!(cs = sip_get_cseq(msg)))

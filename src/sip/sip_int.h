@@ -88,6 +88,18 @@ int sip_hostport_parse(const char *p, const char *end, int lws, str_t *host,
 int sip_nameaddr_parse_one(arena_t *a, const char *p, const char *end,
 			   sip_nameaddr_t *na, const char **next);
 
+/* sip_nameaddr_parse's grammar without parsing the URI or building the
+ * parameter list, and without allocating: 0 exactly when sip_nameaddr_parse
+ * would accept value, else -OSP_EPARSE. na gets display, uri_str, params,
+ * tag (tag.s != NULL when there is a tag parameter) and raw; uri_ok is 0. */
+int sip_nameaddr_check(str_t value, sip_nameaddr_t *na);
+
+/* sip_params_parse with two additions: a == NULL only validates (nothing
+ * allocated, *out untouched), and tag (if not NULL) gets the first "tag"
+ * parameter (tag->name.s == NULL when there is none). */
+int sip_params_scan(arena_t *a, str_t s, const char *stop, sip_param_t **out,
+		    size_t *consumed, sip_param_t *tag);
+
 /* Decimal value of a digits-only string, clamped to INT32_MAX; -1 when s is
  * empty or holds a non-digit. */
 long sip_uint_clamped(str_t s);

@@ -14,6 +14,19 @@ extern osp_module_t osp_mod_maxfwd;
 	"Content-Length: 0\r\n"                                                \
 	"\r\n"
 
+/* The same request with a Max-Forwards line chosen at run time. */
+static char req_var_buf[1024];
+static const char *req_with(const char *mf)
+{
+	snprintf(req_var_buf, sizeof(req_var_buf), "%s%s%s",
+		 "OPTIONS sip:bob@example.com SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP 192.0.2.10:5062;branch=z9hG4bK1\r\n"
+		 "From: <sip:alice@example.com>;tag=a1\r\n"
+		 "To: <sip:bob@example.com>\r\n",
+		 mf, "Call-ID: c1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
+	return req_var_buf;
+}
+
 TEST(decrement)
 {
 	tmsg_t t;
@@ -100,6 +113,36 @@ TEST(malformed)
 	tmsg_free(&t);
 }
 
+/* The value is written by hand (no snprintf): every result 0..255 with
+ * max_limit 255, and the added header for one-, two- and three-digit
+ * limits. */
+TEST(every_value_written)
+{
+	tmsg_t t;
+	char hdr[64], want[64];
+
+	*(int *)osp_mod_maxfwd.params[0].var = 255;
+	for (int v = 1; v <= 300; v++) {
+		snprintf(hdr, sizeof(hdr), "Max-Forwards: %d\r\n", v);
+		snprintf(want, sizeof(want), "\r\nMax-Forwards: %d\r\nCall-ID",
+			 (v > 255 ? 256 : v) - 1);
+		tmsg_parse(&t, req_with(hdr));
+		CHECK_INT(kcall(&t, M, "process_maxfwd", NULL, 70L), 1);
+		CHECK_HAS(tmsg_build(&t), want);
+		tmsg_free(&t);
+	}
+	*(int *)osp_mod_maxfwd.params[0].var = 70;
+	static const long limits[] = {0, 7, 10, 99, 100, 255};
+	for (size_t i = 0; i < OSP_ARRAY_LEN(limits); i++) {
+		snprintf(want, sizeof(want),
+			 "SIP/2.0\r\nMax-Forwards: %ld\r\nVia: ", limits[i]);
+		tmsg_parse(&t, REQ(""));
+		CHECK_INT(kcall(&t, M, "process_maxfwd", NULL, limits[i]), 2);
+		CHECK_HAS(tmsg_build(&t), want);
+		tmsg_free(&t);
+	}
+}
+
 TEST(params)
 {
 	CHECK_STR(osp_mod_maxfwd.name, "maxfwd");
@@ -117,6 +160,7 @@ TEST_LIST(
 	TEST_ENTRY(missing_header_added),
 	TEST_ENTRY(zero_and_errors),
 	TEST_ENTRY(malformed),
+	TEST_ENTRY(every_value_written),
 	TEST_ENTRY(params),
 )
 /* clang-format on */

@@ -251,7 +251,7 @@ TEST(parse_errors)
 	check_parse_error("$var", "$var needs a name");
 	check_parse_error("$ru(x)", "$ru takes no name");
 	check_parse_error("$(ru[1])", "$ru does not take an index");
-	check_parse_error("$(ru{s.len})", "transformations");
+	check_parse_error("$(ru{s.nope})", "unknown transformation");
 	check_parse_error("$ru x", "unexpected");
 	check_parse_error("$(hdr(Via)", "unclosed '('");
 	check_parse_error("$hdr(Via", "unclosed '('");

@@ -88,9 +88,9 @@ struct pv_spec {
 	int idx_type;	    /* PV_IDX_* */
 	long idx;	    /* PV_IDX_INT */
 	pv_spec_t *idx_pv;  /* PV_IDX_PVAR */
-	/* Transformations ({s.len}, {uri.user}, ...): reserved. The parser
-	 * rejects them today; when they come, pv_get() will apply this chain
-	 * to the getter's value. Always NULL for now. */
+	/* Transformations ("$(ru{uri.user}{s.tolower})"): the chain parsed
+	 * by pv_trans.c, applied by pv_get() to the getter's value; NULL when
+	 * there is none. A variable with transformations is read-only. */
 	void *trans;
 };
 
@@ -186,6 +186,12 @@ int pv_avp_get(sip_msg_t *msg, str_t name, long idx, ksr_xval_t *out);
  * Returns the number removed. */
 int pv_avp_del(sip_msg_t *msg, str_t name, int all);
 int pv_avp_count(sip_msg_t *msg, str_t name);
+/* Visit every AVP of msg, newest first, until cb returns non-zero (that
+ * value is returned; 0 after the last). For the transaction layer, which
+ * keeps a request's AVPs for its failure and onreply routes. */
+int pv_avp_foreach(sip_msg_t *msg,
+		   int (*cb)(str_t name, const ksr_xval_t *val, void *arg),
+		   void *arg);
 
 /* ---- shared variables ($shv) ---- */
 /* Set $shv(name) (created if needed); val KSR_NULL sets integer 0. */

@@ -111,6 +111,17 @@ static inline int pv_ret_strn(ksr_xval_t *o, str_t s, long n)
 	return 0;
 }
 
+/* ---- transformations (pv_trans.c) ---- */
+/* Parse the chain "{a.b,p}{c.d}" at s (s[0] == '{'); *used gets the bytes
+ * taken, *out the chain (strings point into s, which must live as long).
+ * 0, or -1 with err filled. */
+int pv_trans_parse(const char *s, size_t len, size_t *used, void **out,
+		   char *err, size_t errlen);
+/* Apply the chain to *v in place. */
+int pv_trans_apply(ksr_ctx_t *ctx, const void *chain, ksr_xval_t *v);
+void pv_trans_free(void *chain);
+void pv_trans_thread_cleanup(void);
+
 /* Decimal text of v into the scratch ring. */
 str_t pv_int_to_str(ksr_ctx_t *ctx, long v);
 /* Strict signed decimal ("-12"); 0 or -1. */

@@ -140,6 +140,7 @@ static void tls_free(pv_tls_t *t)
 	cache_destroy(&t->spec_cache);
 	cache_destroy(&t->fmt_cache);
 	pv_vars_tls_free(t);
+	pv_trans_thread_cleanup();
 	free(t);
 }
 
@@ -454,11 +455,14 @@ static pv_spec_t *spec_parse(const char *s, size_t len, char *err,
 			}
 		}
 		if (p < len && t[p] == '{') {
-			fail(err, errlen,
-			     "transformations ({...}) are not supported yet: "
-			     "'%s'",
-			     t);
-			goto error;
+			size_t used = 0;
+
+			if (pv_trans_parse(t + p, len - p, &used, &sp->trans,
+					   sub, sizeof(sub)) < 0) {
+				fail(err, errlen, "%s in '%s'", sub, t);
+				goto error;
+			}
+			p += used;
 		}
 		if (p >= len || t[p] != ')') {
 			fail(err, errlen, "expected ')' at offset %zu in '%s'",
@@ -564,6 +568,7 @@ void pv_spec_free(pv_spec_t *sp)
 		sp->cls->free_data(sp->data);
 	pv_spec_free(sp->name_pv);
 	pv_spec_free(sp->idx_pv);
+	pv_trans_free(sp->trans);
 	free(sp->text);
 	free(sp);
 }
@@ -620,7 +625,8 @@ int pv_get(ksr_ctx_t *ctx, const pv_spec_t *sp, ksr_xval_t *out)
 		pv_ret_null(out);
 		return rc;
 	}
-	/* transformations (sp->trans) will be applied to *out here */
+	if (sp->trans)
+		pv_trans_apply(ctx, sp->trans, out);
 	return 0;
 }
 
@@ -631,7 +637,7 @@ int pv_set(ksr_ctx_t *ctx, const pv_spec_t *sp, const ksr_xval_t *val)
 
 	if (!sp || !sp->cls)
 		return -OSP_EINVAL;
-	if (!sp->cls->set) {
+	if (!sp->cls->set || sp->trans) {
 		LOG_RATE(L_ERR, "%s is read-only", sp->text);
 		return -OSP_EINVAL;
 	}
@@ -645,7 +651,7 @@ int pv_set(ksr_ctx_t *ctx, const pv_spec_t *sp, const ksr_xval_t *val)
 
 int pv_is_writable(const pv_spec_t *sp)
 {
-	return sp && sp->cls && sp->cls->set;
+	return sp && sp->cls && sp->cls->set && !sp->trans;
 }
 
 int pv_spec_name(ksr_ctx_t *ctx, const pv_spec_t *sp, str_t *out)

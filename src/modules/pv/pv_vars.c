@@ -300,6 +300,27 @@ int pv_avp_count(sip_msg_t *msg, str_t name)
 	return n;
 }
 
+int pv_avp_foreach(sip_msg_t *msg,
+		   int (*cb)(str_t name, const ksr_xval_t *val, void *arg),
+		   void *arg)
+{
+	ksr_xval_t v;
+	int rc;
+
+	if (!msg)
+		return 0;
+	for (pv_avp_t *a = msg->avps; a; a = a->next) {
+		memset(&v, 0, sizeof(v));
+		v.type = a->type;
+		v.n = a->n;
+		v.s = a->s;
+		rc = cb(a->name, &v, arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static int avp_value(const pv_avp_t *a, ksr_xval_t *out)
 {
 	if (a->type == KSR_STR)
