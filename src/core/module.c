@@ -70,6 +70,12 @@ static const struct {
      "db_unixodbc: Osprey keeps its data in SQLite only: load "
      "\"db_sqlite.so\" instead and point db_url (DBURL) at "
      "\"sqlite:///path/to/file.db\""},
+    {"app_ruby", 1,
+     "app_ruby: Osprey has no Ruby engine: route in Lua (app_lua), "
+     "JavaScript (app_jsdt), Python (app_python3) or the native language"},
+    {"app_sqlang", 1,
+     "app_sqlang: Osprey has no Squirrel engine: route in Lua (app_lua), "
+     "JavaScript (app_jsdt), Python (app_python3) or the native language"},
     {"tls", 1,
      "tls: Osprey has no TLS transport yet, so TLS cannot be enabled: "
      "leave WITH_TLS undefined (remove loadmodule \"tls.so\" and "
@@ -100,15 +106,14 @@ const char *module_builtin_warning(const char *name)
 	int i = kamailio_only_find(name);
 
 	return i >= 0 && !kamailio_only[i].refuse ? kamailio_only[i].note
-						   : NULL;
+						  : NULL;
 }
 
 const char *module_refusal(const char *name)
 {
 	int i = kamailio_only_find(name);
 
-	return i >= 0 && kamailio_only[i].refuse ? kamailio_only[i].note
-						  : NULL;
+	return i >= 0 && kamailio_only[i].refuse ? kamailio_only[i].note : NULL;
 }
 
 osp_module_t *module_find(const char *name)

@@ -1,20 +1,25 @@
 /* build.c - outgoing messages built from a parsed one (see build.h).
  *
- * Each builder runs its writer twice: once counting bytes, once copying
- * into an arena buffer of exactly that size. Both passes take the same
- * decisions from the same (cached) parse results, so the output needs one
- * allocation and no bound guessing. */
+ * Each builder runs its writer once into an arena buffer sized by a
+ * generous guess (the received message plus what can be added); the
+ * writer counts every byte, and writes only while they fit. When the guess
+ * was short, the count is the exact size: the writer runs a second time
+ * into a buffer of that size. Both passes take the same decisions from the
+ * same (cached) parse results, so the output is the same either way; the
+ * second pass is rare (large additions), and one pass halves the cost of
+ * every reply. */
 #include "sip/build.h"
 #include "sip/sip_int.h"
 
 typedef struct wbuf {
-	char *buf; /* NULL in the counting pass */
-	size_t len;
+	char *buf;
+	size_t len; /* bytes produced, also beyond cap */
+	size_t cap; /* room in buf */
 } wbuf_t;
 
 static void w_put(wbuf_t *w, const char *s, size_t n)
 {
-	if (w->buf && n)
+	if (n && w->len + n <= w->cap)
 		memcpy(w->buf + w->len, s, n);
 	w->len += n;
 }
@@ -332,30 +337,50 @@ static int w_reply(wbuf_t *w, const bctx_t *c)
 	return 0;
 }
 
+/* Run fn into a buffer of `guess` bytes, and once more into one of the
+ * exact size when that was short. The output is NUL-terminated (not
+ * counted in its length). */
 static int build2(int (*fn)(wbuf_t *, const bctx_t *), const bctx_t *c,
-		  arena_t *a, str_t *out)
+		  size_t guess, arena_t *a, str_t *out)
 {
-	wbuf_t w = {NULL, 0};
-	size_t need;
+	wbuf_t w = {NULL, 0, guess};
 	int rc;
 
-	rc = fn(&w, c);
-	if (rc < 0)
-		goto out;
-	need = w.len;
-	w.buf = arena_alloc(a, need + 1);
+	w.buf = arena_alloc(a, guess + 1);
 	if (!w.buf) {
 		rc = -OSP_ENOMEM;
 		goto out;
 	}
-	w.len = 0;
 	rc = fn(&w, c);
 	if (rc < 0)
 		goto out;
+	if (w.len > w.cap) {
+		w.cap = w.len;
+		w.len = 0;
+		w.buf = arena_alloc(a, w.cap + 1);
+		if (!w.buf) {
+			rc = -OSP_ENOMEM;
+			goto out;
+		}
+		rc = fn(&w, c);
+		if (rc < 0)
+			goto out;
+	}
 	w.buf[w.len] = '\0';
 	*out = (str_t){w.buf, w.len};
 out:
 	return rc;
+}
+
+/* What the script may add to a forwarded message, beyond its own bytes:
+ * added headers, a new R-URI and body, and room for the Via changes. */
+static size_t fwd_guess(const sip_msg_t *msg, size_t extra)
+{
+	size_t n = msg->len + extra + 256;
+
+	for (const sip_hdr_add_t *ad = msg->adds; ad; ad = ad->next)
+		n += ad->text.len + 2;
+	return n + msg->new_uri.len + msg->new_body.len;
 }
 
 int sip_build_request(sip_msg_t *msg, str_t via_line, const sip_via_fix_t *fix,
@@ -366,7 +391,7 @@ int sip_build_request(sip_msg_t *msg, str_t via_line, const sip_via_fix_t *fix,
 
 	if (msg->kind != SIP_REQUEST)
 		return -OSP_EINVAL;
-	return build2(w_request, &c, a, out);
+	return build2(w_request, &c, fwd_guess(msg, via_line.len + 2), a, out);
 }
 
 int sip_build_fwd_reply(sip_msg_t *msg, arena_t *a, str_t *out)
@@ -375,7 +400,7 @@ int sip_build_fwd_reply(sip_msg_t *msg, arena_t *a, str_t *out)
 
 	if (msg->kind != SIP_REPLY)
 		return -OSP_EINVAL;
-	return build2(w_fwd_reply, &c, a, out);
+	return build2(w_fwd_reply, &c, fwd_guess(msg, 0), a, out);
 }
 
 int sip_build_reply(sip_msg_t *req, int code, str_t reason, str_t to_tag,
@@ -385,7 +410,15 @@ int sip_build_reply(sip_msg_t *req, int code, str_t reason, str_t to_tag,
 	bctx_t c = {.msg = req, .fix = fix, .code = code, .reason = reason,
 		    .to_tag = to_tag, .extra = extra, .body = body};
 
+	/* the status line, at most every request header once (hdrs_end
+	 * covers them), a To tag, the Via fix, and what the caller adds */
+	size_t guess = 256 + req->hdrs_end + reason.len + to_tag.len +
+		       extra.len + body.len +
+		       (fix ? fix->received.len : 0);
+
+	for (const sip_hdr_add_t *ad = req->reply_adds; ad; ad = ad->next)
+		guess += ad->text.len + 2;
 	if (req->kind != SIP_REQUEST || code < 100 || code > 699)
 		return -OSP_EINVAL;
-	return build2(w_reply, &c, a, out);
+	return build2(w_reply, &c, guess, a, out);
 }

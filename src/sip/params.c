@@ -15,6 +15,24 @@
  * what the full parse accepts). tag, when not NULL, gets the first
  * parameter named "tag" (any case), tag->name.s == NULL when there is
  * none: From/To need only that one. */
+/* The run of class cls at p, cut at the first character of stop: the
+ * class test alone per byte (the values are the long part: branches,
+ * tags), then one memchr per stop character over the run. */
+static const char *scan_class(const char *p, const char *end, uint8_t cls,
+			      const char *stop)
+{
+	const char *b = p, *q;
+
+	while (p < end && SIP_IS(*p, cls))
+		p++;
+	for (; stop && *stop && p > b; stop++) {
+		q = memchr(b, *stop, (size_t)(p - b));
+		if (q)
+			p = q;
+	}
+	return p;
+}
+
 int sip_params_scan(arena_t *a, str_t s, const char *stop, sip_param_t **out,
 		    size_t *consumed, sip_param_t *tag)
 {
@@ -29,8 +47,8 @@ int sip_params_scan(arena_t *a, str_t s, const char *stop, sip_param_t **out,
 	if (tag)
 		memset(tag, 0, sizeof(*tag));
 
-	for (; stop && *stop; stop++)
-		stopset[(uint8_t)*stop >> 6] |= 1ull << ((uint8_t)*stop & 63);
+	for (const char *c = stop; c && *c; c++)
+		stopset[(uint8_t)*c >> 6] |= 1ull << ((uint8_t)*c & 63);
 #define IS_STOP(c) (stopset[(uint8_t)(c) >> 6] & (1ull << ((uint8_t)(c)&63)))
 
 	p = sip_skip_ws(p, end);
@@ -45,8 +63,7 @@ int sip_params_scan(arena_t *a, str_t s, const char *stop, sip_param_t **out,
 			continue;
 		}
 		b = p;
-		while (p < end && SIP_IS(*p, SC_PNAME) && !IS_STOP(*p))
-			p++;
+		p = scan_class(p, end, SC_PNAME, stop);
 		if (p == b) {
 			rc = -OSP_EPARSE;
 			goto out;
@@ -77,9 +94,7 @@ int sip_params_scan(arena_t *a, str_t s, const char *stop, sip_param_t **out,
 				p = q;
 			} else {
 				b = p;
-				while (p < end && SIP_IS(*p, SC_PVAL) &&
-				       !IS_STOP(*p))
-					p++;
+				p = scan_class(p, end, SC_PVAL, stop);
 				prm->value = sip_mkstr(b, p);
 			}
 			p = sip_skip_ws(p, end);

@@ -1,7 +1,7 @@
 """run.py - run the engine conformance suite (entry point: tests/engines/run).
 
     tests/engines/run [--build-dir DIR] [-j N] [--keep] [-v] [--list]
-                      [--steps S1,S2] [ENGINE...]
+                      [--steps S1,S2] [--cfg ENGINE=PATH] [ENGINE...]
 
 Each engine runs in its own child process (its own process group, its own
 server and work directory) with a time limit, as the end-to-end tests do;
@@ -85,7 +85,8 @@ def start_engine(engine, base, build_dir, steps):
     p = subprocess.Popen([PY, os.path.abspath(__file__), "--child",
                           engine.name, "--workdir", workdir, "--build-dir",
                           build_dir, "--steps", ",".join(s.__name__
-                                                         for s in steps)],
+                                                         for s in steps),
+                          "--cfg", "%s=%s" % (engine.name, engine.cfg)],
                          stdout=out, stderr=subprocess.STDOUT,
                          stdin=subprocess.DEVNULL, start_new_session=True)
     out.close()
@@ -239,6 +240,10 @@ def main():
     ap.add_argument("--list", action="store_true",
                     help="list the engines and the steps")
     ap.add_argument("--steps", help="comma-separated steps (or patterns)")
+    ap.add_argument("--cfg", action="append", default=[],
+                    metavar="ENGINE=PATH",
+                    help="run ENGINE with this configuration instead of "
+                    "its examples/default-*.cfg (e.g. a policy of your own)")
     ap.add_argument("--tail", type=int, default=25,
                     help="server stderr lines shown on failure")
     ap.add_argument("--workdir", help=argparse.SUPPRESS)
@@ -246,6 +251,16 @@ def main():
     ap.add_argument("engines", nargs="*")
     a = ap.parse_args()
     build_dir = os.path.abspath(a.build_dir)
+    cfgs = {}
+    for c in a.cfg:
+        name, eq, path = c.partition("=")
+        if not eq or name not in [e.name for e in suite.ENGINES]:
+            print("--cfg %s: want ENGINE=PATH with ENGINE one of %s" % (
+                c, " ".join(e.name for e in suite.ENGINES)), file=sys.stderr)
+            return 2
+        cfgs[name] = os.path.abspath(path)
+    for e in suite.ENGINES:
+        e.cfg = cfgs.get(e.name, e.cfg)
 
     if a.child:
         return child_main(a.child, a.workdir, build_dir,

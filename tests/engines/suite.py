@@ -22,6 +22,7 @@ import json
 import os
 import re
 import socket
+import subprocess
 import time
 
 import harness
@@ -277,6 +278,17 @@ class Run:
                       background=True, timeout=25)
         return h, "sip:%s@127.0.0.1:%d" % (name, port)
 
+    def wait_uas(self, h, uac):
+        """The SippResult of UAS h once UAC result `uac` is in: when the
+        UAC failed, the UAS gets 2 s to finish, then is stopped (rather
+        than waiting for its own timeout)."""
+        if uac.rc != 0:
+            try:
+                h.proc.wait(2)
+            except subprocess.TimeoutExpired:
+                h.proc.terminate()
+        return h.wait()
+
     def register(self, user, contact=None, password=None, expect=200):
         """REGISTER user with digest auth (401, then `expect`) binding
         `contact` (default: the registering sipp's own address)."""
@@ -464,7 +476,7 @@ def call(run):
     errors += sipp_errors("bob REGISTER", r)
     c = run.call("bob", UAS_NAME="bob")
     errors += sipp_errors("alice calls bob: UAC", c)
-    u = uas.wait()
+    u = run.wait_uas(uas, c)
     errors += sipp_errors("alice calls bob: UAS bob", u)
     obs["uac"] = run.replies(c)
     ok200 = first(received(c, requests=False),
@@ -507,13 +519,13 @@ def cancel(run):
     200, carol gets the CANCEL and answers 487, which reaches alice; carol
     gets the proxy's ACK."""
     errors, obs = [], {}
-    uas, contact = run.uas("carol", scenario="tm_uas_cancel")
+    uas, contact = run.uas("carol", scenario="cancel_uas")
     time.sleep(0.2)
     r = run.register("carol", contact=contact)
     errors += sipp_errors("carol REGISTER", r)
     c = run.call("carol", scenario="cancel_uac")
     errors += sipp_errors("alice cancels: UAC", c)
-    u = uas.wait()
+    u = run.wait_uas(uas, c)
     errors += sipp_errors("alice cancels: UAS carol", u)
     obs["uac"] = run.replies(c)
     obs["uas"] = run.requests_seen(u)
@@ -546,10 +558,10 @@ def failover(run, callee, scenario, **subst):
     c = run.call(callee, UAS_NAME="vm")
     errors += sipp_errors("alice calls %s: UAC" % callee, c)
     if uas:
-        u = uas.wait()
+        u = run.wait_uas(uas, c)
         errors += sipp_errors("alice calls %s: UAS %s" % (callee, callee), u)
         obs["callee"] = run.requests_seen(u)
-    v = vm.wait()
+    v = run.wait_uas(vm, c)
     errors += sipp_errors("alice calls %s: voicemail UAS" % callee, v)
     obs["uac"] = run.replies(c)
     obs["vm"] = run.requests_seen(v)

@@ -4296,3 +4296,103 @@ def native_kamailio_example(ctx):
         errors.append("bob (answering): %s" % br.describe())
     srv.expect_alive()
     check(not errors, "\n  ".join(errors))
+
+
+# ------------------------------------------- registrar + tm (regcall_*)
+#
+# Issue 4's acceptance points that need the registrar and the transaction
+# layer together. regcall.cfg/regcall.lua is a registrar that users call
+# each other through: REGISTER → save("location"), INVITE → lookup +
+# record_route + t_relay (FORK "parallel": lookup's branches as they are;
+# "serial": t_load_contacts/t_next_contacts, next q from the failure
+# route), in-dialog requests → loose_route + t_relay.
+#
+# A "phone" is a sipp UAS that registered itself: its REGISTER (reg_uac,
+# Contact <sip:user@127.0.0.1:PORT>) is sent from the very port its UAS
+# (tm_uas and friends) then listens on, so the contact, the received
+# address lookup puts in $du, and the UAS are one socket, as for a real
+# phone. (One sipp cannot do both: a sipp UAC drops requests of unknown
+# Call-IDs.)
+
+import datetime  # noqa: E402 - this section's own imports
+from harness import _is_bound  # noqa: E402
+
+
+def regcall_server(ctx, fork="parallel", db="regcall.db", db_mode=1,
+                   fr=5000, fr_inv=30000):
+    """The registrar + tm proxy (regcall.cfg, regcall.lua with FORK).
+    The same db (a file in the work dir) gives a restarted server the same
+    location table."""
+    n = ctx.seq()
+    script = ctx.script("regcall.lua", dest="regcall-%d.lua" % n, FORK=fork)
+    cfg = ctx.script("regcall.cfg", dest="regcall-%d.cfg" % n,
+                     SCRIPT=script, DB_URL="sqlite://" + ctx.path(db),
+                     DB_MODE=db_mode, WAIT=1000, FR=fr, FR_INV=fr_inv)
+    return ctx.server(cfg)
+
+
+def regcall_register(ctx, srv, user, q=None, expires=3600):
+    """The phone's REGISTER from a sipp UAC on a free port, Contact
+    <sip:USER@127.0.0.1:PORT>[;q=Q]. Returns (problems, PORT): the phone's
+    UAS is to be started on PORT (regcall_phone)."""
+    contact = "<sip:%s@[local_ip]:[local_port]>" % user
+    if q is not None:
+        contact += ";q=%s" % q
+    problems, _, port = reg_send(ctx, srv, user, contact, expires,
+                                 check="expires=%d" % expires)
+    return problems, port
+
+
+def regcall_phone(ctx, port, name, scenario="tm_uas", calls=1, timeout=40,
+                  **subst):
+    """The UAS of a registered phone, in the background on PORT (where it
+    registered from), answering with Contact user NAME; returns its sipp
+    handle once the port is bound."""
+    s = {"NAME": name, "RING": 100, "CHECK_RR": "true",
+         "ACK_OPTIONAL": "false", "LINGER": 2000, "CHECK_BRANCH": "false"}
+    s.update(subst)
+    h = ctx.sipp(scenario, calls=calls, port=port, subst=s,
+                 background=True, timeout=timeout)
+    deadline = time.time() + 5
+    while not _is_bound("udp", "127.0.0.1", port):
+        if h.proc.poll() is not None or time.time() > deadline:
+            break  # its own result will say why
+        time.sleep(0.05)
+    return h
+
+
+def regcall_msgs(path):
+    """The messages of a sipp -trace_msg file, in order, as (Unix time,
+    "recv" or "sent", first line)."""
+    try:
+        with open(path, errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return []
+    parts = re.split(r"^-{10,} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)[ \t]*$",
+                     text, flags=re.M)
+    out = []
+    for ts, body in zip(parts[1::2], parts[2::2]):
+        lines = [l for l in body.splitlines() if l.strip()]
+        if len(lines) < 2:
+            continue
+        t = datetime.datetime.strptime(ts, "%Y-%m-%d %H:%M:%S.%f").timestamp()
+        way = "recv" if "received" in lines[0] else "sent"
+        out.append((t, way, lines[1].strip()))
+    return out
+
+
+def regcall_first(msgs, way, prefix):
+    """Time of the first message of msgs (regcall_msgs) going `way` whose
+    first line starts with prefix, or None."""
+    for t, w, line in msgs:
+        if w == way and line.startswith(prefix):
+            return t
+    return None
+
+
+def regcall_ruris(r, method="INVITE"):
+    """R-URIs of the METHOD requests a sipp run received."""
+    return [line.split()[1] for _, w, line in regcall_msgs(r.messages_path)
+            if w == "recv" and line.startswith(method + " ")]
+

@@ -3,7 +3,11 @@
  * KSR.auth functions end to end on parsed messages: challenge, pv_auth_check
  * return codes, stale=true after an expired or replayed nonce, identity
  * check, consume_credentials, SHA-256. */
+#include <pthread.h>
 #include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "modules/auth/auth.h"
 #include "modules/pv/pv.h"
@@ -114,6 +118,53 @@ TEST(auth_int_and_rfc2069)
 	CHECK(strcmp(a, b) != 0);
 }
 
+/* hash_parts joins the parts in a 1 KB buffer: parts longer than that
+ * (a long user, an auth-int body) go through separate updates and must
+ * hash the same "a:b:c" text. */
+static void md5_hex(const char *text, size_t len, char *out)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	CHECK(EVP_Digest(text, len, md, &n, EVP_md5(), NULL) == 1);
+	for (unsigned i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", md[i]);
+}
+
+TEST(long_parts_hash_as_joined)
+{
+	static char user[1500], body[5000], text[8192];
+	char got[AUTH_HEX_MAX], want[AUTH_HEX_MAX], hb[AUTH_HEX_MAX],
+	    ha2[AUTH_HEX_MAX];
+
+	memset(user, 'u', sizeof(user) - 1);
+	memset(body, 'b', sizeof(body) - 1);
+	CHECK_INT(auth_calc_ha1(AUTH_ALG_MD5, str_from(user), STR_LIT("r"),
+				STR_LIT("pw"), got),
+		  0);
+	snprintf(text, sizeof(text), "%s:r:pw", user);
+	md5_hex(text, strlen(text), want);
+	CHECK_STR(got, want);
+	/* a long part in the middle, short ones around it */
+	CHECK_INT(auth_calc_ha1(AUTH_ALG_MD5, STR_LIT("a"), str_from(user),
+				STR_LIT("c"), got),
+		  0);
+	snprintf(text, sizeof(text), "a:%s:c", user);
+	md5_hex(text, strlen(text), want);
+	CHECK_STR(got, want);
+	CHECK_INT(auth_calc_response(AUTH_ALG_MD5, STR_LIT("h1"), STR_LIT("n"),
+				     STR_LIT("00000001"), STR_LIT("cn"),
+				     STR_LIT("auth-int"), STR_LIT("INVITE"),
+				     STR_LIT("sip:x"), str_from(body), got),
+		  0);
+	md5_hex(body, strlen(body), hb);
+	snprintf(text, sizeof(text), "INVITE:sip:x:%s", hb);
+	md5_hex(text, strlen(text), ha2);
+	snprintf(text, sizeof(text), "h1:n:00000001:cn:auth-int:%s", ha2);
+	md5_hex(text, strlen(text), want);
+	CHECK_STR(got, want);
+}
+
 /* ---- nonces ---- */
 
 static void nonce_setup(int expire, int otn, size_t slots)
@@ -152,6 +203,97 @@ TEST(nonce_roundtrip_and_tamper)
 	CHECK_INT(auth_nonce_check(NULL, STR_LIT(""), &nid),
 		  AUTH_NONCE_INVALID);
 	CHECK_INT(auth_nonce_new(NULL, n, 20), -1);
+}
+
+/* mac1 is HMAC-SHA-256(secret, 0x01 || 15 || header) truncated to 16
+ * bytes (nonce.c): checked here against OpenSSL's one-shot HMAC, so the
+ * per-thread keyed context computes the same thing. */
+static int hexbyte(const char *h)
+{
+	unsigned v;
+
+	return sscanf(h, "%2x", &v) == 1 ? (int)v : -1;
+}
+
+TEST(nonce_mac_matches_hmac)
+{
+	unsigned char b[64], in[17], md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char n[AUTH_NONCE_MAX];
+	int len;
+
+	nonce_setup(300, 0, 64);
+	for (int round = 0; round < 3; round++) {
+		len = auth_nonce_new(NULL, n, sizeof(n));
+		CHECK_INT(len, 2 * (15 + 16));
+		for (int i = 0; i < len / 2; i++)
+			b[i] = (unsigned char)hexbyte(n + 2 * i);
+		in[0] = 1;
+		in[1] = 15;
+		memcpy(in + 2, b, 15);
+		CHECK(HMAC(EVP_sha256(), "unit-test-secret", 16, in, 17, md,
+			   &mdlen) != NULL);
+		CHECK(memcmp(md, b + 15, 16) == 0);
+	}
+}
+
+static void *check_in_thread(void *arg)
+{
+	uint32_t nid;
+
+	return (void *)(long)auth_nonce_check(NULL, str_from(arg), &nid);
+}
+
+static void *issue_in_thread(void *arg)
+{
+	return (void *)(long)auth_nonce_new(NULL, arg, AUTH_NONCE_MAX);
+}
+
+/* Each thread keys its own HMAC context: a nonce issued by one worker
+ * verifies in another, and a tampered one fails there too. */
+TEST(nonce_across_threads)
+{
+	char n[AUTH_NONCE_MAX], m[AUTH_NONCE_MAX];
+	pthread_t th;
+	void *rc;
+	uint32_t nid;
+
+	nonce_setup(300, 0, 64);
+	CHECK(auth_nonce_new(NULL, n, sizeof(n)) > 0);
+	CHECK_INT(pthread_create(&th, NULL, check_in_thread, n), 0);
+	CHECK_INT(pthread_join(th, &rc), 0);
+	CHECK_INT((long)rc, AUTH_NONCE_OK);
+	n[40] = n[40] == 'a' ? 'b' : 'a';
+	CHECK_INT(pthread_create(&th, NULL, check_in_thread, n), 0);
+	CHECK_INT(pthread_join(th, &rc), 0);
+	CHECK((long)rc != AUTH_NONCE_OK);
+	CHECK_INT(pthread_create(&th, NULL, issue_in_thread, m), 0);
+	CHECK_INT(pthread_join(th, &rc), 0);
+	CHECK((long)rc > 0);
+	CHECK_INT(auth_nonce_check(NULL, str_from(m), &nid), AUTH_NONCE_OK);
+}
+
+/* When auth's settings replace the defaults, the secret changes and a
+ * thread that already keyed its context must re-key: a nonce of the old
+ * secret no longer passes. */
+TEST(nonce_secret_change_rekeys)
+{
+	auth_nonce_cfg_t c = {.expire = 300, .max_drift = 3, .nc = 1};
+	char n[AUTH_NONCE_MAX];
+	uint32_t nid;
+	int len;
+
+	CHECK_INT(auth_nonce_init(NULL, "first-secret", 64), 0);
+	len = auth_nonce_new(NULL, n, sizeof(n));
+	CHECK(len > 0);
+	CHECK_INT(auth_nonce_check(NULL, (str_t){n, (size_t)len}, &nid),
+		  AUTH_NONCE_OK);
+	CHECK_INT(auth_nonce_init(&c, "second-secret", 64), 0);
+	CHECK(auth_nonce_check(NULL, (str_t){n, (size_t)len}, &nid) !=
+	      AUTH_NONCE_OK);
+	len = auth_nonce_new(NULL, n, sizeof(n));
+	CHECK_INT(auth_nonce_check(NULL, (str_t){n, (size_t)len}, &nid),
+		  AUTH_NONCE_OK);
 }
 
 TEST(nonce_expires)
@@ -611,9 +753,61 @@ TEST(ksr_pv_challenge_to_avp)
 	tmsg_free(&t);
 }
 
+/* The challenge header is written piece by piece (no snprintf): the whole
+ * text around the nonce, with qop, stale, an escaped realm, the proxy
+ * header name, and a buffer too small for it. */
+TEST(challenge_text)
+{
+	char buf[1024], want[1024];
+	const char *n0, *n1;
+	int len;
+
+	auth_setup();
+	len = auth_build_challenge(NULL, STR_LIT("ex\"am\\ple"), 2, 1,
+				   SIP_HDR_PROXYAUTHENTICATE, buf, sizeof(buf));
+	CHECK(len > 0);
+	buf[len] = '\0';
+	n0 = strstr(buf, "nonce=\"");
+	CHECK(n0 != NULL);
+	n0 += 7;
+	n1 = strchr(n0, '"');
+	CHECK(n1 != NULL);
+	CHECK_INT(n1 - n0, 2 * (15 + 16));
+	snprintf(want, sizeof(want),
+		 "Proxy-Authenticate: Digest realm=\"ex\\\"am\\\\ple\", "
+		 "nonce=\"%.*s\", qop=\"auth-int\", stale=true\r\n",
+		 (int)(n1 - n0), n0);
+	CHECK_STR(buf, want);
+	len = auth_build_challenge(NULL, STR_LIT(REALM), 0, 0,
+				   SIP_HDR_WWWAUTHENTICATE, buf, sizeof(buf));
+	CHECK(len > 0);
+	buf[len] = '\0';
+	n0 = strstr(buf, "nonce=\"") + 7;
+	snprintf(want, sizeof(want),
+		 "WWW-Authenticate: Digest realm=\"" REALM "\", nonce=\"%.62s\"\r\n",
+		 n0);
+	CHECK_STR(buf, want);
+	/* exactly one byte short fails; enough room (plus one) succeeds */
+	CHECK_INT(auth_build_challenge(NULL, STR_LIT(REALM), 0, 0,
+				       SIP_HDR_WWWAUTHENTICATE, buf,
+				       (size_t)len),
+		  -1);
+	CHECK_INT(auth_build_challenge(NULL, STR_LIT(REALM), 0, 0,
+				       SIP_HDR_WWWAUTHENTICATE, buf,
+				       (size_t)len + 1),
+		  len);
+	CHECK_INT(auth_build_challenge(NULL, STR_LIT("a\r\nb"), 0, 0,
+				       SIP_HDR_WWWAUTHENTICATE, buf,
+				       sizeof(buf)),
+		  -1);
+}
+
 TEST_LIST(TEST_ENTRY(rfc2617_md5_vector), TEST_ENTRY(rfc7616_vectors),
 	  TEST_ENTRY(algorithm_names), TEST_ENTRY(auth_int_and_rfc2069),
-	  TEST_ENTRY(nonce_roundtrip_and_tamper), TEST_ENTRY(nonce_expires),
+	  TEST_ENTRY(long_parts_hash_as_joined), TEST_ENTRY(challenge_text),
+	  TEST_ENTRY(nonce_roundtrip_and_tamper),
+	  TEST_ENTRY(nonce_mac_matches_hmac), TEST_ENTRY(nonce_across_threads),
+	  TEST_ENTRY(nonce_secret_change_rekeys), TEST_ENTRY(nonce_expires),
 	  TEST_ENTRY(nonce_count_replay), TEST_ENTRY(nonce_one_time),
 	  TEST_ENTRY(nonce_slot_reused), TEST_ENTRY(nonce_covers_message_parts),
 	  TEST_ENTRY(nonce_init_order), TEST_ENTRY(ksr_register_flow),

@@ -388,6 +388,69 @@ TEST(local_reply_tagged)
 		  -OSP_EINVAL);
 }
 
+/* The builders write in one pass into a buffer sized by a guess; what the
+ * guess does not count (a replacement line longer than the header it
+ * replaces, an added line beyond the local reply's headers) makes the
+ * writer run again into a buffer of the exact size: the output is the same
+ * bytes as a small change gives, whatever the size. */
+TEST(output_beyond_guess)
+{
+	static char big[8192], want[16384];
+	size_t n = 6000;
+	str_t out;
+
+	memcpy(big, "Subject: ", 9);
+	memset(big + 9, 'x', n);
+	memcpy(big + 9 + n, "\r\n", 3);
+	parse_ok(REQ);
+	msg.hdrs[7].replace = str_from(big);
+	CHECK_INT(sip_build_request(&msg, STR_NULL, NULL, &out_arena, &out), 0);
+	snprintf(want, sizeof(want),
+		 "INVITE sip:bob@biloxi.com SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP pc33.atlanta.com;rport;branch=z9hG4bK776;received=9.9.9.9\r\n"
+		 "Max-Forwards: 70\r\n"
+		 "To: Bob <sip:bob@biloxi.com>\r\n"
+		 "From: Alice <sip:alice@atlanta.com>;tag=1928301774\r\n"
+		 "Call-ID: a84b4c76e66710@pc33.atlanta.com\r\n"
+		 "CSeq: 314159 INVITE\r\n"
+		 "X-Remove: me\r\n"
+		 "%s"
+		 "Content-Length: 4\r\n"
+		 "\r\n"
+		 "v=0\r", big);
+	CHECK_OUT(out, want);
+	CHECK(out.s[out.len] == '\0');
+
+	/* a forwarded reply with a long replacement */
+	parse_ok("SIP/2.0 200 OK\r\n"
+		 "Via: SIP/2.0/UDP proxy;branch=z9hG4bKp, SIP/2.0/UDP uac;branch=z9hG4bKu\r\n"
+		 "Subject: old\r\n"
+		 "Content-Length: 0\r\n\r\n");
+	msg.hdrs[1].replace = str_from(big);
+	CHECK_INT(sip_build_fwd_reply(&msg, &out_arena, &out), 0);
+	snprintf(want, sizeof(want),
+		 "SIP/2.0 200 OK\r\n"
+		 "Via: SIP/2.0/UDP uac;branch=z9hG4bKu\r\n"
+		 "%s"
+		 "Content-Length: 0\r\n\r\n", big);
+	CHECK_OUT(out, want);
+
+	/* a local reply with large extra headers (its guess counts them) */
+	parse_ok("OPTIONS sip:a@b SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+		 "From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: x\r\n"
+		 "CSeq: 1 OPTIONS\r\n\r\n");
+	CHECK_INT(sip_build_reply(&msg, 200, STR_NULL, STR_LIT("t1"), NULL,
+				  str_from(big), STR_NULL, &out_arena, &out),
+		  0);
+	snprintf(want, sizeof(want),
+		 "SIP/2.0 200 OK\r\n"
+		 "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+		 "From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=t1\r\nCall-ID: x\r\n"
+		 "CSeq: 1 OPTIONS\r\n%sContent-Length: 0\r\n\r\n", big);
+	CHECK_OUT(out, want);
+}
+
 TEST(reason_phrases)
 {
 	CHECK_STR(sip_reason_phrase(100), "Trying");
@@ -415,5 +478,6 @@ TEST_LIST(
 	TEST_ENTRY(fwd_reply),
 	TEST_ENTRY(local_reply),
 	TEST_ENTRY(local_reply_tagged),
+	TEST_ENTRY(output_beyond_guess),
 	TEST_ENTRY(reason_phrases),
 )

@@ -555,6 +555,100 @@ TEST(check_mandatory)
 	CHECK_INT(sip_msg_check_mandatory(&msg, NULL), 0);
 }
 
+/* The mandatory check reads From/To by their structure only (no URI
+ * parse): it must accept exactly what sip_get_from/sip_get_to accept, so
+ * a message that passed never meets a NULL From or To later. Each value is
+ * tried in a fresh message both ways, as From and as To. */
+TEST(light_from_to_same_verdict)
+{
+	static const char *v[] = {
+		/* accepted */
+		"<sip:a@b>;tag=1", "sip:a@b;tag=1", "\"A B\" <sip:a@b>;tag=1;x",
+		"A B <sip:a@b> ; tag = 5", "<tel:+123>", "<http://x/y>",
+		"<sip:@@>;tag=z", "sip:a@b", "<sip:a@b>;tag", "<sip:a@b>;tag=\"q\"",
+		"  <sip:a@b>  ", "<sip:a@b>;;tag=2;", "<urn:service:sos>",
+		"\"\" <sip:a@b>", "J\xc3\xbcrgen <sip:j@h>;TAG=u",
+		"<sip:a@b;tag=inuri>", "sip:a@b ; tag=1", "<sip:a@b>;x=<y>",
+		/* refused */
+		"", "<sip:a@b", "a", "a, b", "<sip:a@b>, <sip:c@d>",
+		"\"unterminated <sip:a@b>", "\"A\" sip:a@b", "<>", "<sip:a@b>;=x",
+		"<sip:a@b>;tag=\"x", "<sip:a@b> junk", "<nocolon>",
+		"sip:a@b;tag=1 x", "<sip:a@b>;ta g=1", "<sip:a@b>;tag=1,",
+	};
+	char buf[512];
+	int accepted = 0;
+
+	for (size_t i = 0; i < OSP_ARRAY_LEN(v); i++)
+		for (int to = 0; to < 2; to++) {
+			int light, full;
+
+			snprintf(buf, sizeof(buf),
+				 "OPTIONS sip:c@d SIP/2.0\r\n" MAND_VIA
+				 "%s%s\r\n%s\r\n" MAND_CID "CSeq: 1 OPTIONS\r\n\r\n",
+				 to ? "To: " : "From: ", v[i],
+				 to ? "From: <sip:a@b>;tag=1" : "To: <sip:c@d>");
+			parse_ok(buf);
+			light = sip_msg_check_mandatory(&msg, NULL) == 0;
+			parse_ok(buf);
+			full = (to ? sip_get_to(&msg) : sip_get_from(&msg)) != NULL;
+			if (light != full)
+				UNIT_FAIL("\"%s\" as %s: check %d, full parse %d",
+					  v[i], to ? "To" : "From", light, full);
+			accepted += light;
+		}
+	CHECK_INT(accepted, 2 * 18);
+}
+
+/* After the check, the full accessors still give the full parse (URI and
+ * parameter list), in the same cached struct; sip_get_tag answers from
+ * either. */
+TEST(light_then_full)
+{
+	sip_nameaddr_t *na;
+	str_t tag;
+
+	parse_ok("OPTIONS sip:c@d SIP/2.0\r\n" MAND_VIA
+		 "From: \"Al\" <sip:al@x.com;user=phone> ; tag = 88 ;other\r\n"
+		 "To: <sip:c@d;tag=inuri>;x=1\r\n" MAND_CID
+		 "CSeq: 1 OPTIONS\r\n\r\n");
+	CHECK_INT(sip_msg_check_mandatory(&msg, NULL), 0);
+	CHECK_INT(sip_get_tag(&msg, SIP_HDR_FROM, &tag), 1);
+	CHECK_STRV(tag, "88");
+	/* the tag inside the URI is the URI's, not the header's */
+	CHECK_INT(sip_get_tag(&msg, SIP_HDR_TO, &tag), 0);
+	CHECK_INT(tag.len, 0);
+	na = sip_get_from(&msg);
+	CHECK(na != NULL);
+	CHECK(na->uri_ok);
+	CHECK_STRV(na->uri.user_param, "phone");
+	CHECK_STRV(na->uri.host, "x.com");
+	CHECK_STRV(na->tag, "88");
+	CHECK(sip_param_find(na->param_list, STR_LIT("other")) != NULL);
+	CHECK_STRV(na->display, "\"Al\"");
+	CHECK(sip_get_from(&msg) == na);
+	CHECK_INT(sip_get_tag(&msg, SIP_HDR_FROM, &tag), 1);
+	CHECK_STRV(tag, "88");
+	na = sip_get_to(&msg);
+	CHECK(na != NULL && na->uri_ok);
+	CHECK(sip_param_find(na->uri.param_list, STR_LIT("tag")) != NULL);
+	CHECK(sip_param_find(na->param_list, STR_LIT("x")) != NULL);
+	CHECK_INT(na->tag.len, 0);
+	CHECK(na->tag.s == NULL);
+
+	/* sip_get_tag without the check first; empty tag; no header; bad */
+	parse_ok("OPTIONS sip:c@d SIP/2.0\r\nTo: <sip:c@d>;tag\r\n"
+		 "From: <sip:a@b\r\n\r\n");
+	CHECK_INT(sip_get_tag(&msg, SIP_HDR_TO, &tag), 1);
+	CHECK_INT(tag.len, 0);
+	CHECK_INT(sip_get_tag(&msg, SIP_HDR_FROM, &tag), -1);
+	CHECK(sip_get_from(&msg) == NULL);
+	CHECK_INT(sip_get_tag(&msg, SIP_HDR_CALLID, &tag), -1);
+	parse_ok("OPTIONS sip:c@d SIP/2.0\r\nTo: sip:c@d\r\n\r\n");
+	CHECK_INT(sip_get_tag(&msg, SIP_HDR_FROM, &tag), -1);
+	CHECK_INT(sip_get_tag(&msg, SIP_HDR_TO, &tag), 0);
+	CHECK_STRV(sip_get_to(&msg)->uri.host, "d");
+}
+
 TEST(content_length)
 {
 	const char *why = NULL;
@@ -885,6 +979,8 @@ TEST_LIST(
 	TEST_ENTRY(from_to),
 	TEST_ENTRY(cseq),
 	TEST_ENTRY(check_mandatory),
+	TEST_ENTRY(light_from_to_same_verdict),
+	TEST_ENTRY(light_then_full),
 	TEST_ENTRY(content_length),
 	TEST_ENTRY(too_many_headers),
 	TEST_ENTRY(contacts),

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/globals.h"
@@ -633,7 +634,35 @@ TEST(threads)
 	cleanup();
 }
 
-TEST_LIST(TEST_ENTRY(insert_order_update_delete), TEST_ENTRY(expiry),
+/* ruids are "uloc-<start>-<pid>-<counter>" in hex (written by hand, no
+ * snprintf): the same text printf would give, unique, snprintf-like on a
+ * short buffer. */
+TEST(ruid_format)
+{
+	char a[64], b[64], want[64], small[8];
+	unsigned long t;
+	unsigned pid, n1, n2;
+	int la, lb;
+
+	la = ul_make_ruid(a, sizeof(a));
+	lb = ul_make_ruid(b, sizeof(b));
+	CHECK_INT(la, strlen(a));
+	CHECK_INT(lb, strlen(b));
+	CHECK(strncmp(a, "uloc-", 5) == 0);
+	CHECK_INT(sscanf(a, "uloc-%lx-%x-%x", &t, &pid, &n1), 3);
+	CHECK_INT(sscanf(b, "uloc-%lx-%x-%x", &t, &pid, &n2), 3);
+	CHECK_INT(pid, getpid());
+	CHECK_INT(n2, n1 + 1);
+	snprintf(want, sizeof(want), "uloc-%lx-%x-%x", t, pid, n2);
+	CHECK_STR(b, want);
+	CHECK(t + 5 >= (unsigned long)time(NULL));
+	lb = ul_make_ruid(small, sizeof(small));
+	CHECK(lb > 7);
+	CHECK_INT(strlen(small), 7);
+	CHECK(strncmp(small, "uloc-", 5) == 0);
+}
+
+TEST_LIST(TEST_ENTRY(ruid_format), TEST_ENTRY(insert_order_update_delete), TEST_ENTRY(expiry),
 	  TEST_ENTRY(write_through), TEST_ENTRY(write_back),
 	  TEST_ENTRY(preload_drops_lapsed), TEST_ENTRY(failed_write_retried),
 	  TEST_ENTRY(rpc_commands), TEST_ENTRY(threads), )

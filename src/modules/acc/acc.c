@@ -105,8 +105,8 @@ static str_t trim(const char *s, size_t n)
 	return (str_t){s, n};
 }
 
-int acc_extras_parse(const char *text, int columns, acc_extras_t *x,
-		     char *err, size_t errlen)
+int acc_extras_parse(const char *text, int columns, acc_extras_t *x, char *err,
+		     size_t errlen)
 {
 	const char *p = text;
 	char ebuf[200];
@@ -235,8 +235,7 @@ static size_t put(char *buf, size_t cap, size_t at, const char *s, size_t n)
 	return at + n;
 }
 
-static size_t put_kv(char *buf, size_t cap, size_t at, const char *k,
-		     str_t v)
+static size_t put_kv(char *buf, size_t cap, size_t at, const char *k, str_t v)
 {
 	at = put(buf, cap, at, ";", 1);
 	at = put(buf, cap, at, k, strlen(k));
@@ -307,8 +306,7 @@ static const char *table_acc(void)
 
 static const char *table_mc(void)
 {
-	return p_db_table_mc && *p_db_table_mc ? p_db_table_mc
-					       : "missed_calls";
+	return p_db_table_mc && *p_db_table_mc ? p_db_table_mc : "missed_calls";
 }
 
 /* tm's final-reply event: runs on the thread sending the reply, with the
@@ -340,8 +338,9 @@ static void acc_on_final(const tm_event_t *ev)
 
 	arena_init(&a);
 	if (tm_event_request(ev, &msg, &a) < 0) {
-		LOG_RATE(L_ERR, "acc: cannot rebuild the request of a %d "
-				"transaction: not accounted",
+		LOG_RATE(L_ERR,
+			 "acc: cannot rebuild the request of a %d "
+			 "transaction: not accounted",
 			 ev->code);
 		goto out;
 	}
@@ -397,8 +396,8 @@ static int comment_parse(str_t c, acc_rec_t *r)
 	}
 	if (c.len >= 3 && isdigit((unsigned char)c.s[0]) &&
 	    isdigit((unsigned char)c.s[1]) && isdigit((unsigned char)c.s[2])) {
-		r->code = (c.s[0] - '0') * 100 + (c.s[1] - '0') * 10 +
-			  (c.s[2] - '0');
+		r->code =
+		    (c.s[0] - '0') * 100 + (c.s[1] - '0') * 10 + (c.s[2] - '0');
 		r->code_s = (str_t){c.s, 3};
 		c.s += 3;
 		c.len -= 3;
@@ -439,8 +438,9 @@ static int script_table(str_t t, char *out, size_t cap)
 		goto bad;
 	return acc_db_ensure(out);
 bad:
-	LOG_RATE(L_ERR, "acc: bad table name \"%.*s\" (letters, digits and _ "
-			"only; variables are not expanded from KSR)",
+	LOG_RATE(L_ERR,
+		 "acc: bad table name \"%.*s\" (letters, digits and _ "
+		 "only; variables are not expanded from KSR)",
 		 STR_FMT(t));
 	return -1;
 }
@@ -582,8 +582,13 @@ static int acc_init(void)
 	    .sip_reason = p_col_sip_reason ? p_col_sip_reason : "sip_reason",
 	    .time = p_col_time ? p_col_time : "time",
 	};
+	static int registered;
 	char err[256];
 
+	/* init may run again in the same process (osprey -c, tests) */
+	acc_extras_free(&log_extras);
+	acc_extras_free(&db_extras);
+	acc_db_close();
 	if (refuse_unsupported() < 0)
 		return -1;
 	if (check_flag("log_flag", p_log_flag) < 0 ||
@@ -603,9 +608,8 @@ static int acc_init(void)
 	log_level = p_log_level < L_CRIT  ? L_CRIT
 		    : p_log_level > L_DBG ? L_DBG
 					  : p_log_level;
-	if (p_log_extra &&
-	    acc_extras_parse(p_log_extra, 0, &log_extras, err, sizeof(err)) <
-		0) {
+	if (p_log_extra && acc_extras_parse(p_log_extra, 0, &log_extras, err,
+					    sizeof(err)) < 0) {
 		LOG_ERR("acc: log_extra: %s", err);
 		return -1;
 	}
@@ -633,10 +637,11 @@ static int acc_init(void)
 		LOG_WARN("acc: db_flag/db_missed_flag set without db_url: "
 			 "database accounting is off");
 	}
-	if (tm_on_final_reply(acc_on_final) < 0) {
+	if (!registered && tm_on_final_reply(acc_on_final) < 0) {
 		LOG_ERR("acc: cannot register for transaction events");
 		return -1;
 	}
+	registered = 1;
 	return 0;
 }
 

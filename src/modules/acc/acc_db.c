@@ -58,10 +58,9 @@ int acc_db_ready(void)
 /* The column names of a table, in order: the fixed ones then the extras. */
 static const char *col_name(int i)
 {
-	const char *fixed[ACC_FIXED] = {cols.method,   cols.from_tag,
-					cols.to_tag,   cols.callid,
-					cols.sip_code, cols.sip_reason,
-					cols.time};
+	const char *fixed[ACC_FIXED] = {
+	    cols.method,   cols.from_tag,   cols.to_tag, cols.callid,
+	    cols.sip_code, cols.sip_reason, cols.time};
 
 	return i < ACC_FIXED ? fixed[i] : extras->names[i - ACC_FIXED];
 }
@@ -122,8 +121,9 @@ static int ensure_table(const char *table, int version, char *err,
 		int has = has_column(h, table, col_name(i));
 
 		if (has < 0) {
-			snprintf(err, errlen, "cannot read the columns of %s: %s",
-				 table, sqlite3_errmsg(h));
+			snprintf(err, errlen,
+				 "cannot read the columns of %s: %s", table,
+				 sqlite3_errmsg(h));
 			rc = -1;
 			break;
 		}

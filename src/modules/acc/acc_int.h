@@ -28,8 +28,8 @@ typedef struct acc_extras {
  * `columns`, every name must also be a plain SQL identifier (it becomes a
  * column name). 0, or -1 with err filled. On failure *x holds nothing to
  * free. */
-int acc_extras_parse(const char *text, int columns, acc_extras_t *x,
-		     char *err, size_t errlen);
+int acc_extras_parse(const char *text, int columns, acc_extras_t *x, char *err,
+		     size_t errlen);
 void acc_extras_free(acc_extras_t *x);
 
 /* 1 when s is a plain SQL identifier ([A-Za-z_][A-Za-z0-9_]*, < 64). */
@@ -61,8 +61,8 @@ size_t acc_log_format(const char *text, const acc_rec_t *r,
 
 /* Column names of the fixed fields (modparams acc_*_column). */
 typedef struct acc_db_cols {
-	const char *method, *from_tag, *to_tag, *callid, *sip_code,
-	    *sip_reason, *time;
+	const char *method, *from_tag, *to_tag, *callid, *sip_code, *sip_reason,
+	    *time;
 } acc_db_cols_t;
 
 /* Open url, create the tables acc_table and mc_table when missing (with

@@ -16,13 +16,15 @@
  * overwritten by a newer nonce makes the older one stale, as in Kamailio's
  * nc_array: the table bounds memory, not the number of clients. */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "core/log.h"
@@ -49,6 +51,7 @@ static time_t up_since;
 static _Atomic uint64_t *nc_tab;
 static uint32_t nc_mask;
 static _Atomic uint32_t nid_next;
+static _Atomic unsigned key_gen = 1; /* moves on with the secret */
 
 auth_nonce_cfg_t *auth_nonce_settings(void)
 {
@@ -82,6 +85,7 @@ int auth_nonce_init(const auth_nonce_cfg_t *c, const char *sec, size_t slots)
 			return -1;
 		}
 	}
+	atomic_fetch_add(&key_gen, 1); /* every thread re-keys its HMAC */
 	while (n * 2 <= slots && n < (1u << 30))
 		n *= 2;
 	nc_tab = calloc(n, sizeof(*nc_tab));
@@ -114,14 +118,13 @@ static int ensure_ready(void)
 /* Which auth_checks_* apply to msg (Kamailio's get_auth_checks). */
 static int checks_for(sip_msg_t *msg)
 {
-	sip_nameaddr_t *to;
+	str_t tag;
 
 	if (!msg)
 		return 0;
 	if (msg->method_id == SIP_METHOD_REGISTER)
 		return cfg.checks_reg;
-	to = sip_get_to(msg);
-	if (!to || !to->tag.len)
+	if (sip_get_tag(msg, SIP_HDR_TO, &tag) <= 0 || !tag.len)
 		return cfg.checks_no_dlg;
 	return cfg.checks_in_dlg;
 }
@@ -140,13 +143,68 @@ static uint32_t get32(const unsigned char *p)
 	return ntohl(v);
 }
 
+/* The keyed HMAC context of this thread. The one-shot HMAC() of OpenSSL 3
+ * fetches the HMAC and SHA-256 implementations, allocates a context and
+ * hashes the key into the inner and outer pads on every call, which cost
+ * over 20,000 instructions per nonce; here each thread keys one context
+ * once and re-initialises it per MAC (EVP_MAC_init without a key reuses
+ * the key's pads). key_gen moves on when auth_nonce_init changes the
+ * secret, so that every thread re-keys. The context is freed when its
+ * thread ends. */
+static EVP_MAC *hmac_alg;
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+static pthread_key_t hmac_tls_key;
+static _Thread_local EVP_MAC_CTX *hmac_ctx;
+static _Thread_local unsigned hmac_ctx_gen;
+
+static void hmac_ctx_free(void *c)
+{
+	EVP_MAC_CTX_free(c);
+}
+
+static void hmac_setup(void)
+{
+	hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (pthread_key_create(&hmac_tls_key, hmac_ctx_free) != 0) {
+		EVP_MAC_free(hmac_alg);
+		hmac_alg = NULL;
+	}
+}
+
+/* This thread's context, keyed with the current secret; NULL on error. */
+static EVP_MAC_CTX *thread_hmac(void)
+{
+	unsigned gen = atomic_load(&key_gen);
+	OSSL_PARAM params[2];
+
+	if (hmac_ctx && hmac_ctx_gen == gen)
+		return EVP_MAC_init(hmac_ctx, NULL, 0, NULL) ? hmac_ctx : NULL;
+	pthread_once(&hmac_once, hmac_setup);
+	if (!hmac_alg)
+		return NULL;
+	if (!hmac_ctx) {
+		hmac_ctx = EVP_MAC_CTX_new(hmac_alg);
+		if (!hmac_ctx)
+			return NULL;
+		pthread_setspecific(hmac_tls_key, hmac_ctx);
+	}
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+						     (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (!EVP_MAC_init(hmac_ctx, secret, secret_len, params))
+		return NULL;
+	hmac_ctx_gen = gen;
+	return hmac_ctx;
+}
+
 /* HMAC-SHA-256 truncated to MAC_LEN over a tag byte and the pieces. */
 static int mac(unsigned char tag, const str_t *parts, int n, unsigned char *out)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	size_t mdlen = 0;
 	unsigned char buf[512];
 	size_t len = 0;
+	EVP_MAC_CTX *c;
 
 	buf[len++] = tag;
 	for (int i = 0; i < n; i++) {
@@ -160,10 +218,12 @@ static int mac(unsigned char tag, const str_t *parts, int n, unsigned char *out)
 			memcpy(buf + len, parts[i].s, pl);
 		len += pl;
 	}
-	if (!HMAC(EVP_sha256(), secret, (int)secret_len, buf, len, md,
-		  &mdlen) ||
-	    mdlen < MAC_LEN)
+	c = thread_hmac();
+	if (!c || !EVP_MAC_update(c, buf, len) ||
+	    !EVP_MAC_final(c, md, &mdlen, sizeof(md)) || mdlen < MAC_LEN) {
+		LOG_RATE(L_ERR, "auth: HMAC-SHA-256 failed in OpenSSL");
 		return -1;
+	}
 	memcpy(out, md, MAC_LEN);
 	return 0;
 }
@@ -181,9 +241,10 @@ static int mac_parts(sip_msg_t *msg, int checks, const unsigned char *mac1,
 	if (checks & 2)
 		p[n++] = sip_get_callid(msg);
 	if (checks & 4) {
-		sip_nameaddr_t *f = sip_get_from(msg);
+		str_t tag;
 
-		p[n++] = f ? f->tag : STR_NULL;
+		sip_get_tag(msg, SIP_HDR_FROM, &tag); /* empty when none */
+		p[n++] = tag;
 	}
 	if (checks & 8) {
 		if (msg->rcv.src.sa.sa_family == AF_INET6)

@@ -268,10 +268,22 @@ static int xto_attr(sip_nameaddr_t *na, long attr, ksr_xval_t *out)
 	return pv_ret_null(out);
 }
 
+/* $ft / $tt need only the tag: found without parsing the URI (dialog
+ * matching asks for them on every in-dialog request). */
+static int tag_attr(sip_msg_t *msg, sip_hdr_type_t t, ksr_xval_t *out)
+{
+	str_t tag;
+
+	return sip_get_tag(msg, t, &tag) > 0 && tag.len ? pv_ret_str(out, tag)
+							: pv_ret_null(out);
+}
+
 static int get_from_attr(ksr_ctx_t *ctx, const pv_spec_t *sp, ksr_xval_t *out)
 {
 	if (!ctx->msg)
 		return pv_ret_null(out);
+	if (sp->iparam == NA_TAG)
+		return tag_attr(ctx->msg, SIP_HDR_FROM, out);
 	return xto_attr(sip_get_from(ctx->msg), sp->iparam, out);
 }
 
@@ -279,6 +291,8 @@ static int get_to_attr(ksr_ctx_t *ctx, const pv_spec_t *sp, ksr_xval_t *out)
 {
 	if (!ctx->msg)
 		return pv_ret_null(out);
+	if (sp->iparam == NA_TAG)
+		return tag_attr(ctx->msg, SIP_HDR_TO, out);
 	return xto_attr(sip_get_to(ctx->msg), sp->iparam, out);
 }
 

@@ -31,15 +31,16 @@ static int ki_is_reply(ksr_ctx_t *ctx, const ksr_arg_t *a, ksr_xval_t *r)
 	return ctx->msg && ctx->msg->kind == SIP_REPLY ? 1 : -1;
 }
 
-/* To has a non-empty tag: 1, else (or no/bad To) -1. */
+/* To has a non-empty tag: 1, else (or no/bad To) -1. Asked on every
+ * request by most scripts: the tag alone, without parsing the To URI. */
 static int ki_has_totag(ksr_ctx_t *ctx, const ksr_arg_t *a, ksr_xval_t *r)
 {
-	sip_nameaddr_t *to;
+	str_t tag;
 
 	if (!ctx->msg)
 		return -1;
-	to = sip_get_to(ctx->msg);
-	return to && to->tag.len ? 1 : -1;
+	return sip_get_tag(ctx->msg, SIP_HDR_TO, &tag) > 0 && tag.len ? 1
+								      : -1;
 }
 
 /* Parse an IP address text (IPv6 with or without brackets). */

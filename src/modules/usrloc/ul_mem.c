@@ -191,21 +191,54 @@ out:
 
 /* ---------------------------------------------------------------- ids */
 
+/* Lower-case hex of v without leading zeros (printf's %lx) at p; returns
+ * the end. A ruid is made for every new binding: no snprintf there. */
+static char *put_hex(char *p, unsigned long v)
+{
+	char tmp[sizeof(v) * 2];
+	int n = 0;
+
+	do {
+		tmp[n++] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
 /* "uloc-<start time>-<pid>-<counter>", hex: unique across restarts and
  * across processes sharing one database. */
 int ul_make_ruid(char *buf, size_t cap)
 {
 	static time_t start;
+	static unsigned pid;
 	static unsigned counter;
 	unsigned n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
-	time_t t = __atomic_load_n(&start, __ATOMIC_RELAXED);
+	time_t t = __atomic_load_n(&start, __ATOMIC_ACQUIRE);
+	char tmp[64], *p = tmp;
+	size_t len;
 
 	if (!t) {
+		/* getpid() is a system call in current glibc: once */
+		__atomic_store_n(&pid, (unsigned)getpid(), __ATOMIC_RELAXED);
 		t = time(NULL);
-		__atomic_store_n(&start, t, __ATOMIC_RELAXED);
+		__atomic_store_n(&start, t, __ATOMIC_RELEASE);
 	}
-	return snprintf(buf, cap, "uloc-%lx-%x-%x", (unsigned long)t,
-			(unsigned)getpid(), n);
+	memcpy(p, "uloc-", 5);
+	p = put_hex(p + 5, (unsigned long)t);
+	*p++ = '-';
+	p = put_hex(p, __atomic_load_n(&pid, __ATOMIC_RELAXED));
+	*p++ = '-';
+	p = put_hex(p, n);
+	len = (size_t)(p - tmp);
+	if (cap) {
+		size_t k = len < cap ? len : cap - 1;
+
+		memcpy(buf, tmp, k);
+		buf[k] = '\0';
+	}
+	return (int)len;
 }
 
 /* ---------------------------------------------------------------- contacts */
