@@ -4233,10 +4233,10 @@ KAMAILIO_KEMI_EXAMPLES = "/usr/share/doc/kamailio/examples/kemi"
 
 def native_stock_example(ctx, db_url):
     """Kamailio's kamailio-basic-kemi.cfg with kamailio-basic-kemi-native.cfg
-    (Debian package kamailio), changed as a user without MySQL would: no
-    WITH_MYSQL / WITH_ACCDB, DBURL set to an SQLite file, the native file
-    included from the work dir. Guard: Osprey has no acc module, so the
-    acc loadmodule and modparams are commented out (docs/native.md)."""
+    (Debian package kamailio), changed as a user without MySQL would:
+    db_sqlite in place of db_mysql, DBURL set to an SQLite file (accounting
+    to the database included), the native file included from the work
+    dir (docs/native.md)."""
     main = os.path.join(KAMAILIO_KEMI_EXAMPLES, "kamailio-basic-kemi.cfg")
     native = os.path.join(KAMAILIO_KEMI_EXAMPLES,
                           "kamailio-basic-kemi-native.cfg")
@@ -4246,19 +4246,14 @@ def native_stock_example(ctx, db_url):
                        "package kamailio)")
     with open(main) as f:
         lines = f.read().split("\n")
-    out, in_acc = [], False
+    out = []
     for line in lines:
-        if line.startswith(("#!define WITH_MYSQL", "#!define WITH_ACCDB")):
-            line = "#" + line
-        elif line.startswith("#!define MULTIDOMAIN"):
-            line += '\n#!define DBURL "%s"' % db_url
+        if line.startswith("#!define DBURL"):
+            line = '#!define DBURL "%s"' % db_url
         elif "/usr/local/etc/kamailio/kamailio-basic-kemi-native.cfg" in line:
             line = 'include_file "kamailio-basic-kemi-native.cfg"'
-        elif line.startswith('loadmodule "acc.so"'):
-            line = "# (no acc in Osprey) " + line
-        elif line.startswith('modparam("acc"') or in_acc:
-            in_acc = not line.rstrip().endswith(")")
-            line = "# (no acc in Osprey) " + line
+        elif line.strip() == 'loadmodule "db_mysql.so"':
+            line = 'loadmodule "db_sqlite.so"'
         out.append(line)
     with open(native) as f:
         ctx.write_file("kamailio-basic-kemi-native.cfg", f.read())
@@ -4331,11 +4326,13 @@ def regcall_server(ctx, fork="parallel", db="regcall.db", db_mode=1,
     return ctx.server(cfg)
 
 
-def regcall_register(ctx, srv, user, q=None, expires=3600):
+def regcall_register(ctx, srv, user, q=None, expires=3600, nat=None):
     """The phone's REGISTER from a sipp UAC on a free port, Contact
     <sip:USER@127.0.0.1:PORT>[;q=Q]. Returns (problems, PORT): the phone's
-    UAS is to be started on PORT (regcall_phone)."""
-    contact = "<sip:%s@[local_ip]:[local_port]>" % user
+    UAS is to be started on PORT (regcall_phone). nat: a host:port to put
+    in the Contact instead (a phone behind NAT: only the received address,
+    $du after lookup, reaches it)."""
+    contact = "<sip:%s@%s>" % (user, nat or "[local_ip]:[local_port]")
     if q is not None:
         contact += ";q=%s" % q
     problems, _, port = reg_send(ctx, srv, user, contact, expires,
@@ -4395,4 +4392,322 @@ def regcall_ruris(r, method="INVITE"):
     """R-URIs of the METHOD requests a sipp run received."""
     return [line.split()[1] for _, w, line in regcall_msgs(r.messages_path)
             if w == "recv" and line.startswith(method + " ")]
+
+
+# ---------------------------------------------------------------- tm_rtx
+# Retransmissions must not turn into duplicates at the UAS (issue 3): a
+# stateful proxy absorbs what the UAC retransmits and only sends the UAS
+# the original request plus its own Timer A/E retransmissions
+# (tm.stats uac_retransmissions). The UAS here is Python, so that every
+# request that reaches it is logged with its Call-ID, CSeq and branch,
+# whatever the state of the call.
+
+
+class TmRtxUas:
+    """A UDP UAS in a thread of the test process that logs every request
+    it receives (before any simulated loss) as (method, Call-ID, CSeq
+    number, top Via branch).
+
+    INVITE: 180 at once, 200 after inv_delay s, the 200 retransmitted
+    (T1 500 ms doubling to T2 4 s, RFC 3261 13.3.1.4) until the ACK or the
+    BYE; BYE: 200 after bye_delay s. A request seen again with the same
+    branch gets the last reply of its transaction again (a UAS's server
+    transaction). loss (0..1) drops that share of the requests received and
+    of the replies sent, from random.Random(seed)."""
+
+    def __init__(self, name, inv_delay=1.2, bye_delay=1.2, loss=0.0,
+                 seed=0):
+        import heapq
+        import threading
+        self._heapq = heapq
+        self.name = name
+        self.inv_delay = inv_delay
+        self.bye_delay = bye_delay
+        self.loss = loss
+        self.rng = random.Random(seed)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.uri = "sip:127.0.0.1:%d" % self.port
+        self.lock = threading.Lock()
+        self.requests = []      # (method, call-id, cseq, branch)
+        self.problems = []      # what the UAS could not handle
+        self._txn = {}          # (call-id, method, branch) -> last reply
+        self._acked = set()     # call-ids whose 2xx retransmission stops
+        self._timers = []
+        self._tseq = 0
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        self._stop = True
+        self._thread.join(3)
+        self.sock.close()
+
+    # ---- the loop (its thread only)
+
+    def _at(self, delay, fn):
+        self._tseq += 1
+        self._heapq.heappush(self._timers,
+                             (time.monotonic() + delay, self._tseq, fn))
+
+    def _run(self):
+        while not self._stop:
+            now = time.monotonic()
+            while self._timers and self._timers[0][0] <= now:
+                fn = self._heapq.heappop(self._timers)[2]
+                fn()
+            wait = 0.05
+            if self._timers:
+                wait = max(0.001, min(wait, self._timers[0][0] - now))
+            self.sock.settimeout(wait)
+            try:
+                data, peer = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                self._request(data, peer)
+            except Exception as e:  # noqa: BLE001 - keep serving
+                with self.lock:
+                    self.problems.append("%s on %r" % (e, data[:200]))
+
+    def _send(self, data, peer):
+        if self.loss and self.rng.random() < self.loss:
+            return False
+        self.sock.sendto(data, peer)
+        return True
+
+    def _request(self, data, peer):
+        text = data.decode(errors="replace")
+        head, _, _ = text.partition("\r\n\r\n")
+        lines = head.split("\r\n")
+        parts = lines[0].split(" ")
+        if len(parts) != 3 or parts[2] != "SIP/2.0":
+            return  # a reply or garbage: not for this UAS
+        method = parts[0]
+        compact = {"v": "via", "i": "call-id", "f": "from", "t": "to"}
+        hdrs = []
+        for line in lines[1:]:
+            n, _, v = line.partition(":")
+            n = n.strip().lower()
+            hdrs.append((compact.get(n, n), v.strip(), line))
+
+        def one(n):
+            return next((v for k, v, _ in hdrs if k == n), "")
+
+        vias = [raw for k, _, raw in hdrs if k == "via"]
+        m = re.search(r";\s*branch=([^;,\s]+)", one("via"), re.I)
+        branch = m.group(1) if m else ""
+        cid = one("call-id")
+        cseq = one("cseq").split()
+        cseq = cseq[0] if cseq else ""
+        with self.lock:
+            self.requests.append((method, cid, cseq, branch))
+        if self.loss and self.rng.random() < self.loss:
+            return  # "lost" on its way in
+        if method == "ACK":
+            self._acked.add(cid)
+            return
+        key = (cid, method, branch)
+        if key in self._txn:
+            last = self._txn[key]
+            if last:
+                self._send(last, peer)
+            return
+
+        rr = [raw for k, _, raw in hdrs if k == "record-route"]
+        to = one("to")
+        if ";tag=" not in to.lower():
+            to += ";tag=%s%08x" % (self.name, abs(hash(cid)) & 0xffffffff)
+
+        def reply(code, reason, with_rr, body=""):
+            out = ["SIP/2.0 %d %s" % (code, reason)] + vias
+            if with_rr:
+                out += rr
+            out += ["From: " + one("from"), "To: " + to,
+                    "Call-ID: " + cid, "CSeq: " + one("cseq"),
+                    "Contact: <sip:%s@127.0.0.1:%d>" % (self.name,
+                                                         self.port)]
+            if body:
+                out.append("Content-Type: application/sdp")
+            out.append("Content-Length: %d" % len(body))
+            return ("\r\n".join(out) + "\r\n\r\n" + body).encode()
+
+        self._txn[key] = None
+        if method == "INVITE":
+            ringing = reply(180, "Ringing", True)
+            self._txn[key] = ringing
+            self._send(ringing, peer)
+            sdp = ("v=0\r\no=uas 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+                   "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\n")
+            ok = reply(200, "OK", True, sdp)
+            deadline = time.monotonic() + 32
+
+            def send_ok(interval):
+                if cid in self._acked or time.monotonic() > deadline:
+                    return
+                self._txn[key] = ok
+                self._send(ok, peer)
+                self._at(interval, lambda: send_ok(min(2 * interval, 4.0)))
+
+            self._at(self.inv_delay, lambda: send_ok(0.5))
+        elif method == "BYE":
+            self._acked.add(cid)
+            ok = reply(200, "OK", False)
+
+            def send_bye_ok():
+                self._txn[key] = ok
+                self._send(ok, peer)
+
+            self._at(self.bye_delay, send_bye_ok)
+        else:
+            with self.lock:
+                self.problems.append("unexpected %s (Call-ID %s)" % (
+                    method, cid))
+
+    # ---- after the calls
+
+    def duplicates(self, uac_acks):
+        """Returns (extra, examples, problems): extra counts the copies of
+        INVITEs and BYEs received beyond the first of each (a
+        retransmission by the proxy, or one of the UAC's that went
+        through), examples names a few; problems lists a request that came
+        in more than one transaction (several branches: the proxy relayed
+        a retransmission as a new request) and a call with more ACKs (of
+        the 2xx, end to end) than the UAC sent (uac_acks: Call-ID ->
+        ACKs)."""
+        with self.lock:
+            reqs = list(self.requests)
+        copies, acks = {}, {}
+        for method, cid, cseq, branch in reqs:
+            if method == "ACK":
+                acks[cid] = acks.get(cid, 0) + 1
+            else:
+                copies.setdefault((cid, cseq, method), []).append(branch)
+        extra, examples, problems = 0, [], []
+        for (cid, cseq, method), branches in sorted(copies.items()):
+            if len(set(branches)) > 1:
+                problems.append("%s CSeq %s of call %s reached the UAS in "
+                                "%d transactions (branches %s)" % (
+                                    method, cseq, cid, len(set(branches)),
+                                    ", ".join(branches)))
+            extra += len(branches) - 1
+            if len(branches) > 1 and len(examples) < 3:
+                examples.append("%s CSeq %s of call %s: %d copies" % (
+                    method, cseq, cid, len(branches)))
+        for cid, n in sorted(acks.items()):
+            if n > uac_acks.get(cid, 0):
+                problems.append("call %s: %d ACKs reached the UAS, the UAC "
+                                "sent %d" % (cid, n, uac_acks.get(cid, 0)))
+        return extra, examples, problems
+
+    def summary(self):
+        with self.lock:
+            reqs = list(self.requests)
+        n = {}
+        for r in reqs:
+            n[r[0]] = n.get(r[0], 0) + 1
+        calls = len({r[1] for r in reqs if r[0] == "INVITE"})
+        return calls, n
+
+
+def tm_rtx_uac_sent(path):
+    """{(method, Call-ID): count} of the requests a sipp run really sent,
+    from its -trace_msg file (a message sipp "lost" on purpose is not
+    written there as sent)."""
+    sent = {}
+    with open(path, errors="replace") as f:
+        text = f.read()
+    for entry in re.split(r"-{20,} \d{4}-\d\d-\d\d [\d:.]+\n", text):
+        m = re.match(r"\w+ message sent \(\d+ bytes\):\s*\n\s*(\S+) ",
+                     entry)
+        cid = re.search(r"^Call-ID:\s*(\S+)", entry, re.M | re.I)
+        if m and cid and not m.group(1).startswith("SIP/"):
+            k = (m.group(1), cid.group(1))
+            sent[k] = sent.get(k, 0) + 1
+    return sent
+
+
+def tm_rtx_server(ctx, uas, t1=None, wait=20000):
+    """tm_server() relaying to uas, with the proxy's T1 set (retr_timer1,
+    ms) when t1 is given."""
+    srv_cfg = None
+    if t1 is not None:
+        n = ctx.seq()
+        script = ctx.script("tm_proxy.lua", dest="tm-rtx-%d.lua" % n,
+                            UAS1=uas, UAS2="sip:127.0.0.1:9")
+        cfg = ctx.script("tm_proxy.cfg", dest="tm-rtx-%d.cfg" % n,
+                         SCRIPT=script, WAIT=wait, FR=5000, FR_INV=30000)
+        with open(cfg) as f:
+            text = f.read()
+        check('\ncfgengine "lua"' in text,
+              "tm_proxy.cfg has no cfgengine line to add retr_timer1 before")
+        text = text.replace('\ncfgengine "lua"',
+                            '\nmodparam("tm", "retr_timer1", %d)\n'
+                            'cfgengine "lua"' % t1)
+        srv_cfg = ctx.write_file(os.path.basename(cfg), text)
+        return ctx.server(srv_cfg)
+    return tm_server(ctx, uas, wait=wait)
+
+
+def tm_rtx_run(ctx, calls, uac_lost, uas_loss, t1, seed):
+    """Calls through the tm proxy from sipp (tm_rtx_uac: provisional
+    replies dropped, so the INVITE is retransmitted; -lost uac_lost) to a
+    TmRtxUas answering each INVITE and BYE after 1.2 s (losing uas_loss
+    of its traffic). Returns (errors, numbers for a note)."""
+    uas = TmRtxUas("uas1", loss=uas_loss, seed=seed)
+    try:
+        srv = tm_rtx_server(ctx, uas.uri, t1=t1)
+        before = tm_stats(srv)
+        extra = ["-lost", str(uac_lost)] if uac_lost else []
+        uac = tm_uac(ctx, srv, "relay", "uas1", calls=calls, rate=5,
+                     scenario="tm_rtx_uac", extra=extra, timeout=90,
+                     recv_timeout=30000)
+        errors = tm_sipp_errors("UAC", uac, calls)
+        st = tm_idle(srv, timeout=60)
+        errors += tm_idle_errors("after the calls", srv, st)
+        time.sleep(0.5)  # a late copy would still be counted
+    finally:
+        uas.stop()
+    absorbed = st["rtx_absorbed"] - before["rtx_absorbed"]
+    proxy_rtx = st["uac_retransmissions"] - before["uac_retransmissions"]
+    uac_rtx = uac.stat("Retransmissions")
+    seen, per_method = uas.summary()
+    sent = tm_rtx_uac_sent(uac.messages_path)
+    uac_acks = {cid: n for (m, cid), n in sent.items() if m == "ACK"}
+    dup, examples, problems = uas.duplicates(uac_acks)
+    errors += problems
+    errors += ["UAS: " + p for p in uas.problems[:5]]
+    if seen != calls:
+        errors.append("the UAS saw the INVITEs of %d calls, want %d" % (
+            seen, calls))
+    invites = sum(n for (m, _), n in sent.items() if m == "INVITE")
+    if invites <= calls:
+        errors.append("the UAC sent %d INVITEs for %d calls (trace %s), "
+                      "want retransmissions" % (invites, calls,
+                                                uac.messages_path))
+    if uac_rtx < calls:
+        errors.append("the UAC retransmitted %d times for %d calls, want "
+                      ">= 1 a call (its provisional replies are dropped)" %
+                      (uac_rtx, calls))
+    if absorbed < calls // 2:
+        errors.append("tm.stats rtx_absorbed moved by %d, want >= %d" % (
+            absorbed, calls // 2))
+    if dup > proxy_rtx:
+        errors.append("the UAS got %d extra copies of INVITEs/BYEs but the "
+                      "proxy retransmitted only %d times (tm.stats "
+                      "uac_retransmissions): retransmissions of the UAC "
+                      "went through (UAS got %r; %s)" % (
+                          dup, proxy_rtx, per_method, "; ".join(examples)))
+    srv.expect_alive()
+    uac_sent = {}
+    for (m, _), n in sent.items():
+        uac_sent[m] = uac_sent.get(m, 0) + n
+    note = ("UAC retransmissions %d (sent %r), rtx_absorbed %d, proxy "
+            "retransmissions %d, extra copies at the UAS %d, UAS got %r" % (
+                uac_rtx, uac_sent, absorbed, proxy_rtx, dup, per_method))
+    return errors, note
 
