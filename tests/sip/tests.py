@@ -4394,6 +4394,243 @@ def regcall_ruris(r, method="INVITE"):
             if w == "recv" and line.startswith(method + " ")]
 
 
+@e2e_test(timeout=120)
+def regcall_lookup_call(ctx):
+    """A phone (sipp UAS) registers itself through save(); calls to its
+    user are routed by lookup + t_relay to it (R-URI its Contact):
+    INVITE/180/200/ACK/BYE/200 complete, the BYE along the Record-Route;
+    a call to an unknown user gets a stateful 404 (ACK absorbed); no
+    transaction is left."""
+    srv = regcall_server(ctx)
+    errors = []
+    calls = 2
+    p, port = regcall_register(ctx, srv, "alice")
+    errors += p
+    uas = regcall_phone(ctx, port, "alice", calls=calls)
+    mark = srv.mark()
+    uac = tm_uac(ctx, srv, "alice", "alice", calls=calls)
+    errors += tm_sipp_errors("call to alice: UAC", uac, calls)
+    r = uas.wait()
+    errors += tm_sipp_errors("call to alice: alice's UAS", r, calls)
+    want = "sip:alice@127.0.0.1:%d" % port
+    got = regcall_ruris(r)
+    if got != [want] * calls:
+        errors.append("alice's UAS got INVITEs for %r, want %d x %s (the "
+                      "registered Contact)" % (got, calls, want))
+    if not srv.wait_log(r"regcall: lookup alice found %s du=sip:127\.0\.0\.1"
+                        ":%d$" % (re.escape(want), port), since=mark):
+        errors.append("no 'regcall: lookup alice found %s du=sip:127.0.0.1:"
+                      "%d' log line" % (want, port))
+    byes = regcall_ruris(r, "BYE")
+    if len(byes) != calls or any("alice@127.0.0.1:%d" % port not in b
+                                 for b in byes):
+        errors.append("alice's UAS got BYEs for %r, want %d to its "
+                      "Contact" % (byes, calls))
+
+    r = ctx.sipp("regcall_uac_reject", remote=srv.addr, service="nobody",
+                 subst={"CODE": 404})
+    errors += uac_errors(r, 1, "Not Found", "INVITE to an unknown user")
+    st = tm_idle(srv)
+    errors += tm_idle_errors("after the calls", srv, st)
+    if st["freed"] != st["created"]:
+        errors.append("tm.stats created %d, freed %d" % (st["created"],
+                                                         st["freed"]))
+    srv.expect_alive()
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=120)
+def regcall_serial_q(ctx):
+    """Serial forking by q over registered contacts: two phones register
+    bob, q=0.5 first, then q=1.0; a call to bob goes to the q=1.0 phone
+    (lookup, t_load_contacts, t_next_contacts), whose 486 runs the failure
+    route: t_next_contacts moves to the q=0.5 phone, which gets its INVITE
+    only after the 486, and answers; the call completes. The q=0.5 phone
+    is behind NAT (Contact 192.0.2.52:5060): t_next_contacts must restore
+    its received address as $du. Then two phones that both answer 486:
+    each is tried once, and the caller gets 486."""
+    srv = regcall_server(ctx, fork="serial")
+    errors = []
+    # the lower q registers first: q, not age, must decide the order
+    p, port2 = regcall_register(ctx, srv, "bob", q="0.5",
+                                nat="192.0.2.52:5060")
+    errors += p
+    p, port1 = regcall_register(ctx, srv, "bob", q="1.0")
+    errors += p
+    cs = reg_ul_lookup(srv, "bob") or []
+    if len(cs) != 2:
+        errors.append("ul.lookup bob: %r, want two contacts" % cs)
+    rej = regcall_phone(ctx, port1, "bob1", scenario="regcall_uas_reject",
+                        CODE=486, REASON="Busy Here", DELAY=300)
+    uas2 = regcall_phone(ctx, port2, "uas2")
+    mark = srv.mark()
+    uac = tm_uac(ctx, srv, "bob", "uas2", calls=1)
+    errors += tm_sipp_errors("UAC", uac, 1)
+    r1 = rej.wait()
+    r2 = uas2.wait()
+    errors += tm_sipp_errors("phone q=1.0 (486)", r1, 1)
+    errors += tm_sipp_errors("phone q=0.5 (200)", r2, 1)
+    u1 = "sip:bob@127.0.0.1:%d" % port1
+    u2 = "sip:bob@192.0.2.52:5060"
+    if regcall_ruris(r1) != [u1] or regcall_ruris(r2) != [u2]:
+        errors.append("INVITEs: q=1.0 phone got %r (want [%s]), q=0.5 "
+                      "phone got %r (want [%s])" % (
+                          regcall_ruris(r1), u1, regcall_ruris(r2), u2))
+    # the q=1.0 phone waits 300 ms before its 486, so the q=0.5 phone's
+    # INVITE comes >= 300 ms after the first one when serial, ~0 when
+    # parallel (sipp stamps a sent message after sending it: comparing
+    # with the 486's own stamp would be off by a fraction of a ms)
+    inv1 = regcall_first(regcall_msgs(r1.messages_path), "recv", "INVITE ")
+    inv2 = regcall_first(regcall_msgs(r2.messages_path), "recv", "INVITE ")
+    if inv1 is None or inv2 is None or inv2 - inv1 < 0.25:
+        errors.append("the q=0.5 phone's INVITE (at %r) must come >= "
+                      "300 ms after the q=1.0 phone's (at %r), after its "
+                      "486: not serial" % (inv2, inv1))
+    for pat in (r"regcall: failure 486$",
+                r"regcall: serial next %s$" % re.escape(u2)):
+        if not srv.wait_log(pat, since=mark):
+            errors.append("no log line /%s/" % pat)
+    errors += tm_idle_errors("after the call", srv)
+
+    # every contact refuses: after the last, t_next_contacts has nothing
+    # left and the best reply (486) goes to the caller
+    p, port1 = regcall_register(ctx, srv, "zoe", q="1.0")
+    errors += p
+    p, port2 = regcall_register(ctx, srv, "zoe", q="0.5")
+    errors += p
+    rej1 = regcall_phone(ctx, port1, "zoe1", scenario="regcall_uas_reject",
+                         CODE=486, REASON="Busy Here", DELAY=0)
+    rej2 = regcall_phone(ctx, port2, "zoe2", scenario="regcall_uas_reject",
+                         CODE=486, REASON="Busy Here", DELAY=0)
+    mark = srv.mark()
+    r = ctx.sipp("regcall_uac_reject", remote=srv.addr, service="zoe",
+                 subst={"CODE": 486})
+    errors += uac_errors(r, 1, "Busy Here", "all contacts busy: caller")
+    for what, h, port in (("q=1.0", rej1, port1), ("q=0.5", rej2, port2)):
+        rr = h.wait()
+        errors += tm_sipp_errors("all busy: phone %s" % what, rr, 1)
+        if regcall_ruris(rr) != ["sip:zoe@127.0.0.1:%d" % port]:
+            errors.append("all busy: phone %s got INVITEs for %r" % (
+                what, regcall_ruris(rr)))
+    deadline = time.time() + 3
+    n = 0
+    while time.time() < deadline:
+        n = sum(1 for l in srv.lines_since(mark)
+                if re.search(r"regcall: failure 486$", l))
+        if n >= 2:
+            break
+        time.sleep(0.1)
+    if n != 2:
+        errors.append("all busy: %d 'regcall: failure 486' log lines, want "
+                      "2 (one per contact)" % n)
+    errors += tm_idle_errors("after the refused call", srv)
+    srv.expect_alive()
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=150)
+def regcall_parallel_equal_q(ctx):
+    """Two phones register carol with equal q: a call rings both in
+    parallel; the first's 200 wins, the other gets a CANCEL (answers 487,
+    gets the ACK); both INVITEs arrive before the 200. The second phone
+    is behind NAT (Contact 192.0.2.53:5060): its INVITE and CANCEL reach
+    it only through its branch's own $du (the received address). Twice:
+    lookup's branches relayed as they are (no q), and t_load_contacts +
+    t_next_contacts with q=0.8 on both (one q group)."""
+    errors = []
+    for fork, q in (("parallel", None), ("serial", "0.8")):
+        srv = regcall_server(ctx, fork=fork, db="regcall-%s.db" % fork)
+        p, port1 = regcall_register(ctx, srv, "carol", q=q)
+        errors += p
+        p, port2 = regcall_register(ctx, srv, "carol", q=q,
+                                    nat="192.0.2.53:5060")
+        errors += p
+        uas1 = regcall_phone(ctx, port1, "uas1", RING=1000)
+        uas2 = regcall_phone(ctx, port2, "uas2", scenario="tm_uas_cancel")
+        mark = srv.mark()
+        uac = tm_uac(ctx, srv, "carol", "uas1", calls=1)
+        errors += tm_sipp_errors("%s: UAC" % fork, uac, 1)
+        r1 = uas1.wait()
+        r2 = uas2.wait()
+        errors += tm_sipp_errors("%s: phone 1 (200)" % fork, r1, 1)
+        errors += tm_sipp_errors("%s: phone 2 (cancelled)" % fork, r2, 1)
+        ok200 = regcall_first(regcall_msgs(r1.messages_path), "sent",
+                              "SIP/2.0 200")
+        inv2 = regcall_first(regcall_msgs(r2.messages_path), "recv",
+                             "INVITE ")
+        if ok200 is None or inv2 is None or inv2 > ok200:
+            errors.append("%s: phone 2's INVITE (at %r) must come before "
+                          "phone 1's 200 (at %r): not parallel" % (
+                              fork, inv2, ok200))
+        for ruri, port in ((r"127\.0\.0\.1:%d" % port1, port1),
+                           (r"192\.0\.2\.53:5060", port2)):
+            pat = (r"regcall: branch [01] sip:carol@%s "
+                   r"du=sip:127\.0\.0\.1:%d$" % (ruri, port))
+            if not srv.wait_log(pat, since=mark):
+                errors.append("%s: no log line /%s/" % (fork, pat))
+        want = [["sip:carol@127.0.0.1:%d" % port1],
+                ["sip:carol@192.0.2.53:5060"]]
+        got = [regcall_ruris(r1), regcall_ruris(r2)]
+        if got != want:
+            errors.append("%s: the phones got INVITEs for %r, want %r" % (
+                fork, got, want))
+        st = tm_idle(srv)
+        errors += tm_idle_errors(fork, srv, st)
+        if st["relayed"] < 3:
+            errors.append("%s: tm.stats relayed %d, want >= 3 (2 branches "
+                          "+ BYE)" % (fork, st["relayed"]))
+        srv.expect_alive()
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=150)
+def regcall_restart_call(ctx):
+    """Three phones register (db_mode 1, write-through), SIGTERM, the
+    server starts again on the same database: ul.dump lists the three
+    with their remaining expires, and a call to each is routed by lookup
+    to its phone and completes."""
+    users = ["dan", "erin", "frank"]
+    errors = []
+    srv = regcall_server(ctx, db="restart.db", db_mode=1)
+    ports = {}
+    for u in users:
+        p, ports[u] = regcall_register(ctx, srv, u)
+        errors += p
+    d = reg_dump(srv)
+    if sorted(d) != users:
+        errors.append("before the restart: ul.dump AoRs %r, want %r" % (
+            sorted(d), users))
+    rc = srv.stop()
+    if rc != 0:
+        errors.append("exit code %r on SIGTERM, want 0" % rc)
+    srv2 = regcall_server(ctx, db="restart.db", db_mode=1)
+    d = reg_dump(srv2)
+    for u in users:
+        cs = d.get(u) or [{}]
+        exp = cs[0].get("Expires")
+        if len(cs) != 1 or \
+                cs[0].get("Address") != "sip:%s@127.0.0.1:%d" % (u, ports[u]) \
+                or not isinstance(exp, int) or not 3400 <= exp <= 3600:
+            errors.append("after the restart: ul.dump %s: %r, want one "
+                          "contact sip:%s@127.0.0.1:%d with expires <= 3600"
+                          % (u, d.get(u), u, ports[u]))
+    phones = {u: regcall_phone(ctx, ports[u], u) for u in users}
+    for u in users:
+        uac = tm_uac(ctx, srv2, u, u, calls=1)
+        errors += tm_sipp_errors("call to %s after the restart: UAC" % u,
+                                 uac, 1)
+    for u in users:
+        r = phones[u].wait()
+        errors += tm_sipp_errors("%s's phone" % u, r, 1)
+        want = ["sip:%s@127.0.0.1:%d" % (u, ports[u])]
+        if regcall_ruris(r) != want:
+            errors.append("%s's phone got INVITEs for %r, want %r" % (
+                u, regcall_ruris(r), want))
+    errors += tm_idle_errors("after the calls", srv2)
+    srv2.expect_alive()
+    check(not errors, "\n  ".join(errors))
+
+
 # ---------------------------------------------------------------- tm_rtx
 # Retransmissions must not turn into duplicates at the UAS (issue 3): a
 # stateful proxy absorbs what the UAC retransmits and only sends the UAS
