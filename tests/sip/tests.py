@@ -4870,8 +4870,8 @@ def tm_rtx_uac_sent(path):
 
 def tm_rtx_server(ctx, uas, t1=None, wait=20000):
     """tm_server() relaying to uas, with the proxy's T1 set (retr_timer1,
-    ms) when t1 is given."""
-    srv_cfg = None
+    ms) when t1 is given: tm_proxy.cfg plus one modparam line, so that the
+    proxy's own retransmissions can be kept out of a test's window."""
     if t1 is not None:
         n = ctx.seq()
         script = ctx.script("tm_proxy.lua", dest="tm-rtx-%d.lua" % n,
@@ -4885,8 +4885,7 @@ def tm_rtx_server(ctx, uas, t1=None, wait=20000):
         text = text.replace('\ncfgengine "lua"',
                             '\nmodparam("tm", "retr_timer1", %d)\n'
                             'cfgengine "lua"' % t1)
-        srv_cfg = ctx.write_file(os.path.basename(cfg), text)
-        return ctx.server(srv_cfg)
+        return ctx.server(ctx.write_file(os.path.basename(cfg), text))
     return tm_server(ctx, uas, wait=wait)
 
 
@@ -4948,3 +4947,37 @@ def tm_rtx_run(ctx, calls, uac_lost, uas_loss, t1, seed):
                 uac_rtx, uac_sent, absorbed, proxy_rtx, dup, per_method))
     return errors, note
 
+
+@e2e_test(timeout=180)
+def tm_rtx_uac_loss(ctx):
+    """Loss on the UAC side only: sipp drops every provisional reply (so
+    it retransmits each INVITE until the 200, which the UAS sends after
+    1.2 s), its BYEs wait 1.2 s for their 200 too, and -lost 5 adds random
+    loss; the proxy's T1 is 2 s, longer than the UAS takes. Every call
+    completes, the UAC retransmitted, rtx_absorbed moved, and the lossless
+    UAS got exactly one INVITE and one BYE per call (more only as many as
+    the proxy's own retransmissions, uac_retransmissions, which stays 0
+    unless the box stalls) and no more ACKs than the UAC sent."""
+    seed = int(os.environ.get("E2E_SEED", "0")) or random.randrange(1, 10**6)
+    errors, note = tm_rtx_run(ctx, calls=20, uac_lost=5, uas_loss=0.0,
+                              t1=2000, seed=seed)
+    ctx.note(note)
+    check(not errors, "\n  ".join(errors))
+
+
+@e2e_test(timeout=180)
+def tm_rtx_both_legs(ctx):
+    """Loss on both legs: as tm_rtx_uac_loss, plus the UAS drops 5 % of
+    the requests it gets and of the replies it sends, with the proxy's
+    usual T1 (500 ms). Every call completes, rtx_absorbed moves, no
+    request reaches the UAS in two transactions, and the copies the UAS
+    got beyond the first are no more than the proxy's own Timer A/E
+    retransmissions (uac_retransmissions). E2E_SEED=n replays the UAS's
+    losses."""
+    seed = int(os.environ.get("E2E_SEED", "0")) or random.randrange(1, 10**6)
+    ctx.note("seed %d (E2E_SEED=%d to replay the UAS's losses)" % (seed,
+                                                                    seed))
+    errors, note = tm_rtx_run(ctx, calls=20, uac_lost=5, uas_loss=0.05,
+                              t1=None, seed=seed)
+    ctx.note(note)
+    check(not errors, "\n  ".join(errors))
