@@ -21,7 +21,7 @@ measure() { # bin n port
 		-r "$OUT/ctl.$3" >"$OUT/log.$3" 2>&1 &
 	vp=$!
 	for i in $(seq 1 150); do
-		grep -q ready "$OUT/log.$3" && break
+		grep -q " ready: " "$OUT/log.$3" && break
 		sleep 0.2
 	done
 	sipp -sf bench/lua-choice/opt.xml "127.0.0.1:$3" -m "$2" -r 400 \

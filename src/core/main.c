@@ -263,7 +263,8 @@ int main(int argc, char **argv)
 				osp_g.cfg_file, eng->module);
 			return 1;
 		}
-		/* as in Kamailio, the script's functions replace the blocks */
+		/* one engine per configuration (Kamailio would run a native
+		 * request_route instead of the script's: docs/native.md) */
 		if (cfg_route_find(CFG_RT_REQUEST, NULL))
 			LOG_WARN("%s: cfgengine \"%s\": the native route blocks "
 				 "are not run",

@@ -400,6 +400,10 @@ int sip_build_fwd_reply(sip_msg_t *msg, arena_t *a, str_t *out)
 
 	if (msg->kind != SIP_REPLY)
 		return -OSP_EINVAL;
+	/* RFC 3261 §16.7 step 3: with no Via left once ours is removed, the
+	 * reply was meant for us and must not be forwarded */
+	if (!sip_get_via2(msg))
+		return -OSP_EPARSE;
 	return build2(w_fwd_reply, &c, fwd_guess(msg, 0), a, out);
 }
 

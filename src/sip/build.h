@@ -25,7 +25,9 @@ int sip_build_request(sip_msg_t *msg, str_t via_line, const sip_via_fix_t *fix,
 		      arena_t *a, str_t *out);
 
 /* Reply to forward upstream: the received reply without its top via-parm
- * (the header line is dropped when it held only that via-parm). */
+ * (the header line is dropped when it held only that via-parm).
+ * -OSP_EPARSE when no via-parm would remain (RFC 3261 §16.7 step 3: such a
+ * reply is not forwarded). */
 int sip_build_fwd_reply(sip_msg_t *msg, arena_t *a, str_t *out);
 
 /* Local reply to request `req` (RFC 3261 §8.2.6): status line, all Via

@@ -96,17 +96,21 @@ def start_engine(engine, base, build_dir, steps):
 
 
 def kill_group(p):
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(p.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            p.wait(3)
-            if sig == signal.SIGTERM:
-                continue
-        except subprocess.TimeoutExpired:
-            pass
+    """End the process group of p (the child and whatever it started):
+    SIGTERM, 3 s of grace, then SIGKILL."""
+    try:
+        os.killpg(p.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        p.wait()
+        return
+    try:
+        p.wait(3)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
     p.wait()
 
 

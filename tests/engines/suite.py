@@ -216,6 +216,7 @@ class Run:
         self.roles = {}
         self.vm_port = self.port_for("vm")
         self.srv = None
+        self.ran = set()  # steps run so far
 
     def port_for(self, role):
         port = free_port()
@@ -300,12 +301,23 @@ class Run:
                          extra=["-au", user, "-ap",
                                 password or USERS.get(user, "x")])
 
+    def options(self, role, ruri, expect, sender=None, ua="osprey-conformance",
+                to_params="", **kw):
+        """One OPTIONS (scenarios/options.xml) to `ruri` from URI `sender`
+        (default: sip:monitor@ this sipp's address) expecting `expect`."""
+        port = self.port_for(role)
+        sender = sender or "sip:monitor@127.0.0.1:%d" % port
+        return self.sipp("options", port=port,
+                         subst={"RURI": ruri, "EXPECT": expect,
+                                "FROM": sender, "UA": ua,
+                                "TO_PARAMS": to_params}, **kw)
+
     def call(self, callee, scenario="call_uac", caller="alice", **subst):
         s = {"DOMAIN": DOMAIN, "CALLER": caller}
         s.update(subst)
         return self.sipp(scenario, role="uac-" + callee, service=callee,
                          subst=s, extra=["-au", caller, "-ap",
-                                         USERS[caller]])
+                                         USERS.get(caller, "x")])
 
     # ---- observations
 
@@ -362,8 +374,8 @@ def keepalive(run):
     200 Keepalive (sl, before any authentication)."""
     errors, obs = [], {}
     for t in ("u1", "t1"):
-        r = run.sipp("options", role="keepalive-" + t, transport=t,
-                     subst={"RURI": "sip:%s" % DOMAIN, "EXPECT": 200})
+        r = run.options("keepalive-" + t, "sip:%s" % DOMAIN, 200,
+                        transport=t)
         errors += sipp_errors("OPTIONS over %s" % t, r)
         obs[t] = run.replies(r)
         if obs[t] != ["OPTIONS 200 Keepalive"]:
@@ -375,13 +387,11 @@ def keepalive(run):
 @step(timeout=30)
 def maxfwd_483(run):
     """Max-Forwards 0 -> 483 Too Many Hops (maxfwd, before auth), for an
-    OPTIONS keepalive and for an INVITE to a registered-looking user."""
+    OPTIONS keepalive and for an OPTIONS to a user of the domain."""
     errors, obs = [], {}
     for label, ruri in (("keepalive", "sip:%s" % DOMAIN),
                         ("user", "sip:bob@%s" % DOMAIN)):
-        r = run.sipp("options", role="mf-" + label,
-                     subst={"RURI": ruri, "EXPECT": 483},
-                     keys={"maxfwd": 0})
+        r = run.options("mf-" + label, ruri, 483, keys={"maxfwd": 0})
         errors += sipp_errors("Max-Forwards 0 to %s" % ruri, r)
         obs[label] = run.replies(r)
         if obs[label] != ["OPTIONS 483 Too Many Hops"]:
@@ -403,17 +413,12 @@ def register_auth(run):
     if [m.code for m in msgs] != [401, 200]:
         errors.append("alice: replies %r, want 401 then 200"
                       % obs["replies"])
-    chal = msgs[0].get("www-authenticate") if msgs else None
-    params = dict(re.findall(r'(\w+)="?([^",]*)"?', chal or ""))
-    obs["challenge"] = {"scheme": (chal or "").split(" ")[0],
-                        "params": sorted(params),
-                        "realm": params.get("realm"),
-                        "qop": params.get("qop"),
-                        "algorithm": params.get("algorithm")}
+    obs["challenge"] = challenge(msgs[0] if msgs else None,
+                                 "www-authenticate")
     if obs["challenge"]["scheme"] != "Digest" or \
-            params.get("realm") != DOMAIN:
+            obs["challenge"]["realm"] != DOMAIN:
         errors.append("alice: 401 challenge %r, want Digest realm=%s"
-                      % (chal, DOMAIN))
+                      % (obs["challenge"], DOMAIN))
     ok200 = first(msgs, lambda m: m.code == 200)
     obs["contact"] = run.norm(ok200.get("contact")) if ok200 else None
     if not ok200 or "sip:alice@<reg-alice>" not in (obs["contact"] or ""):
@@ -440,6 +445,16 @@ def register_auth(run):
         errors.append("alice's contact changed after a REGISTER with a "
                       "wrong password: %r" % location(run, "alice"))
     return finish(errors, obs)
+
+
+def challenge(msg, header):
+    """The Digest challenge in `header` of response msg: scheme, parameter
+    names, realm, qop, algorithm (not the nonce, which changes)."""
+    chal = msg.get(header) if msg else None
+    params = dict(re.findall(r'(\w+)="?([^",]*)"?', chal or ""))
+    return {"scheme": (chal or "").split(" ")[0], "params": sorted(params),
+            "realm": params.get("realm"), "qop": params.get("qop"),
+            "algorithm": params.get("algorithm")}
 
 
 def location(run, aor):
@@ -479,6 +494,11 @@ def call(run):
     u = run.wait_uas(uas, c)
     errors += sipp_errors("alice calls bob: UAS bob", u)
     obs["uac"] = run.replies(c)
+    r407 = first(received(c, requests=False), lambda m: m.code == 407)
+    obs["challenge"] = challenge(r407, "proxy-authenticate")
+    if obs["challenge"]["realm"] != DOMAIN:
+        errors.append("407 challenge %r, want Digest realm=%s" % (
+            obs["challenge"], DOMAIN))
     ok200 = first(received(c, requests=False),
                   lambda m: m.code == 200 and m.cseq_method() == "INVITE")
     obs["uac-200"] = {
@@ -621,6 +641,44 @@ def unknown_user_404(run):
     return finish(errors, obs)
 
 
+@step(timeout=40)
+def policy_edges(run):
+    """The policy's other answers: a request between two foreign domains ->
+    403 Not relaying (no open relay); a scanner's User-Agent
+    (friendly-scanner) -> a silent 200 OK; a request with a To tag (in a
+    dialog) but no Route -> 404 Not here; an INVITE from a foreign domain
+    to an unknown local user -> 404 Not Found without authentication."""
+    errors, obs = [], {}
+    cases = (
+        ("relay", "sip:carol@example.net", 403, "sip:eve@example.org", "",
+         ""),
+        ("scanner", "sip:bob@%s" % DOMAIN, 200, None, "friendly-scanner",
+         ""),
+        ("in-dialog", "sip:bob@%s" % DOMAIN, 404, None, "",
+         ";tag=no-such-dialog"),
+    )
+    for label, ruri, code, sender, ua, to in cases:
+        r = run.options("edge-" + label, ruri, code, sender=sender,
+                        ua=ua or "osprey-conformance", to_params=to)
+        errors += sipp_errors(label, r)
+        obs[label] = run.replies(r)
+    want = {"relay": ["OPTIONS 403 Not relaying"],
+            "scanner": ["OPTIONS 200 OK"],
+            "in-dialog": ["OPTIONS 404 Not here"]}
+    for k, v in want.items():
+        if obs.get(k) != v:
+            errors.append("%s: replies %r, want %r" % (k, obs.get(k), v))
+    c = run.call("nobody", scenario="foreign_uac", CALLER="eve",
+                 CALLER_DOMAIN="example.org", CODE=404)
+    errors += sipp_errors("eve@example.org calls nobody", c)
+    obs["foreign-caller"] = run.replies(c)
+    if [x for x in obs["foreign-caller"] if x.split()[1] != "100"] != \
+            ["INVITE 404 Not Found"]:
+        errors.append("eve@example.org calls nobody: %r, want 404 Not "
+                      "Found and no challenge" % obs["foreign-caller"])
+    return finish(errors, obs)
+
+
 def can_bind(host):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
@@ -662,12 +720,13 @@ def pike_blocking(run):
             return {"skipped": "cannot bind %s" % ip}
     errors, obs = [], {}
     density, flood_calls = 16, 80
-    ruri = {"RURI": "sip:%s" % DOMAIN, "EXPECT": 200}
-    good = run.sipp("options", role="good", local_ip="127.0.0.3", calls=6,
-                    rate=6, subst=ruri, timeout=20, background=True)
-    flood = run.sipp("options", role="flood", local_ip="127.0.0.2",
-                     calls=flood_calls, rate=400, subst=ruri, timeout=20,
-                     recv_timeout=1500, trace_msg=False, background=True)
+    ka = "sip:%s" % DOMAIN
+    good = run.options("good", ka, 200, sender="sip:good@127.0.0.3",
+                       local_ip="127.0.0.3", calls=6, rate=6,
+                       background=True)
+    flood = run.options("flood", ka, 200, sender="sip:flood@127.0.0.2",
+                        local_ip="127.0.0.2", calls=flood_calls, rate=400,
+                        recv_timeout=1500, trace_msg=False, background=True)
     fr, gr = flood.wait(), good.wait()
     errors += sipp_errors("127.0.0.3 during the flood", gr, 6)
     obs["others-served"] = gr.successful == 6
@@ -700,10 +759,14 @@ def pike_blocking(run):
 @step(timeout=40)
 def route_stats(run):
     """After the steps: core.route_stats names this engine and shows request
-    routes run (count > 0), and the failure, branch and onreply callbacks;
-    no transaction is left (tm.stats current 0); the location table holds
-    the users who registered."""
+    routes run (count > 0), and the branch, onreply and failure callbacks
+    (when the call and failover steps ran); no transaction is left
+    (tm.stats current 0); the location table holds the users who
+    registered."""
     errors, obs = [], {}
+    # at least one request, even when this step runs alone
+    if keepalive_probe(run, "127.0.0.1") != "SIP/2.0 200 Keepalive":
+        errors.append("no 200 Keepalive from the server after the steps")
     st = run.srv.ctl_json("core.route_stats")
     if isinstance(st, dict) and "result" in st:
         st = st["result"]
@@ -712,7 +775,12 @@ def route_stats(run):
         errors.append("core.route_stats engine %r, want %r"
                       % ((st or {}).get("engine"), run.engine.stats_name))
     obs["route-types"] = sorted(routes)
-    for rt in ("request", "failure", "branch", "onreply"):
+    want = ["request"]
+    if run.ran & {"call", "cancel", "failover_busy", "failover_timeout"}:
+        want += ["branch", "onreply"]
+    if run.ran & {"failover_busy", "failover_timeout"}:
+        want += ["failure"]
+    for rt in want:
         n = (routes.get(rt) or {}).get("count", 0)
         if not n > 0:
             errors.append("core.route_stats: %s count %r, want > 0 (%s)"
@@ -731,6 +799,7 @@ def route_stats(run):
             tm.get("current"), run.srv.ctl("tm.list")[1][:400]))
     obs["registered"] = {u: location(run, u) for u in
                          ("alice", "bob", "carol", "dave", "erin", "mallory")}
+
     run.srv.expect_alive("after the steps")
     return finish(errors, obs)
 
@@ -738,9 +807,18 @@ def route_stats(run):
 # ---------------------------------------------------------------- engine run
 
 
+def log_errors(srv, mark):
+    """ERROR and CRIT lines the server logged since `mark`: a script error
+    or a module error the SIP peers may not have noticed. pike's lines are
+    the policy's own (pike_blocking)."""
+    return [l for l in srv.lines_since(mark)
+            if re.search(r" (ERROR|CRIT) ", l) and "pike" not in l]
+
+
 def run_engine(ctx, engine, steps, on_step):
     """Start `engine` and run `steps` (functions of STEPS) in order;
-    on_step(name, status, reason, observed, secs) is called after each.
+    on_step(name, status, reason, observed, secs) is called after each. A
+    step during which the server logged an error fails too.
     A step that raises is reported and the next one runs, unless the
     server died (then the rest are reported as not run)."""
     run = Run(ctx, engine)
@@ -758,6 +836,7 @@ def run_engine(ctx, engine, steps, on_step):
             on_step(fn.__name__, "fail", "not run: the server died before "
                     "it:\n" + run.srv.tail(20), None, 0)
             continue
+        mark = run.srv.mark()
         try:
             obs = fn(run)
             status, reason = "ok", ""
@@ -767,4 +846,11 @@ def run_engine(ctx, engine, steps, on_step):
             status, reason, obs = "fail", str(e), e.observed
         except TestFailure as e:
             status, reason, obs = "fail", str(e), None
+        bad = log_errors(run.srv, mark)
+        if bad:
+            status = "fail"
+            reason = (reason + "\n  " if reason else "") + \
+                "%d error line(s) in the server's log:\n    %s" % (
+                    len(bad), "\n    ".join(bad[:5]))
+        run.ran.add(fn.__name__)
         on_step(fn.__name__, status, reason, obs, time.time() - t0)

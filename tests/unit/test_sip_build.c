@@ -249,6 +249,11 @@ TEST(fwd_reply)
 		       "Reason: SIP;cause=486\r\n"
 		       "\r\n");
 
+	/* only our Via: the reply was meant for us (RFC 3261 §16.7 step 3) */
+	parse_ok("SIP/2.0 487 Request Terminated\r\n"
+		 "Via: SIP/2.0/UDP proxy.com;branch=z9hG4bK1\r\n"
+		 "Content-Length: 0\r\n\r\n");
+	CHECK_INT(sip_build_fwd_reply(&msg, &out_arena, &out), -OSP_EPARSE);
 	parse_ok("SIP/2.0 200 OK\r\nVia: bad\r\n\r\n");
 	CHECK_INT(sip_build_fwd_reply(&msg, &out_arena, &out), -OSP_EPARSE);
 	parse_ok("SIP/2.0 200 OK\r\nl: 0\r\n\r\n");

@@ -1,6 +1,7 @@
 /* test_sip_parse.c - message parsing, header values and stream framing. */
 #include "core/osp.h"
 #include "sip/msg.h"
+#include "sip/sip_int.h"
 #include "unit.h"
 
 static arena_t arena;
@@ -649,6 +650,57 @@ TEST(light_then_full)
 	CHECK_STRV(sip_get_to(&msg)->uri.host, "d");
 }
 
+/* sip_quoted_end (memchr-based) against the byte-by-byte definition:
+ * random strings over an alphabet rich in quotes and backslashes, and a
+ * long run of escapes before the closing quote. */
+static const char *quoted_end_ref(const char *p, const char *end)
+{
+	for (p++; p < end; p++) {
+		if (*p == '\\') {
+			if (++p == end)
+				return NULL;
+		} else if (*p == '"') {
+			return p + 1;
+		}
+	}
+	return NULL;
+}
+
+TEST(quoted_strings)
+{
+	static const char alpha[] = "\"\\ab";
+	static char big[65536];
+	char buf[64];
+	uint32_t x = 12345;
+
+	for (int i = 0; i < 200000; i++) {
+		size_t n;
+
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		n = 1 + x % 12;
+		buf[0] = '"';
+		for (size_t k = 1; k < n; k++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			buf[k] = alpha[x % 4];
+		}
+		if (sip_quoted_end(buf, buf + n) != quoted_end_ref(buf, buf + n))
+			UNIT_FAIL("quoted end differs for %.*s", (int)n, buf);
+	}
+	big[0] = '"';
+	for (size_t k = 1; k + 2 < sizeof(big); k += 2) {
+		big[k] = '\\';
+		big[k + 1] = k % 6 == 1 ? '"' : '\\';
+	}
+	big[sizeof(big) - 1] = '"';
+	CHECK(sip_quoted_end(big, big + sizeof(big)) == big + sizeof(big));
+	CHECK(sip_quoted_end(big, big + sizeof(big) - 1) == NULL);
+	CHECK(sip_quoted_end(big, big + 1) == NULL);
+}
+
 TEST(content_length)
 {
 	const char *why = NULL;
@@ -981,6 +1033,7 @@ TEST_LIST(
 	TEST_ENTRY(check_mandatory),
 	TEST_ENTRY(light_from_to_same_verdict),
 	TEST_ENTRY(light_then_full),
+	TEST_ENTRY(quoted_strings),
 	TEST_ENTRY(content_length),
 	TEST_ENTRY(too_many_headers),
 	TEST_ENTRY(contacts),

@@ -24,7 +24,24 @@ typedef struct lua_inst {
 	lua_State *L;
 	ksr_ctx_t *ctx;  /* message being routed, NULL outside routes */
 	osp_script_t *script;
+	int tb_ref;      /* registry reference of the traceback handler */
+#ifdef LUA_GLOBALSINDEX
+	/* route names already interned as Lua strings (registry refs):
+	 * LuaJIT hashes a C string on every lua_getglobal */
+	struct {
+		char *name;
+		int ref;
+	} names[4];
+	int n_names;
+#endif
 } lua_inst_t;
+
+/* The one upvalue of each KSR closure (a full userdata): one lookup per
+ * call instead of one per pointer. */
+typedef struct ksr_upval {
+	const ksr_export_t *e;
+	lua_inst_t *in;
+} ksr_upval_t;
 
 /* Its address is the exit marker, pushed as a light userdata. */
 static const char exit_marker = 0;
@@ -82,8 +99,9 @@ static int allowed_without_msg(const ksr_export_t *e)
 
 static int ksr_call(lua_State *L)
 {
-	const ksr_export_t *e = lua_touserdata(L, lua_upvalueindex(1));
-	lua_inst_t *in = lua_touserdata(L, lua_upvalueindex(2));
+	const ksr_upval_t *uv = lua_touserdata(L, lua_upvalueindex(1));
+	const ksr_export_t *e = uv->e;
+	lua_inst_t *in = uv->in;
 	ksr_arg_t args[KSR_PARAMS_MAX];
 	ksr_xval_t ret;
 	ksr_ctx_t none;
@@ -162,6 +180,7 @@ static void build_ksr(lua_inst_t *in)
 	lua_newtable(L); /* KSR */
 	for (int i = 0; i < n; i++) {
 		const ksr_export_t *e = ksr_registry_get(i);
+		ksr_upval_t *uv;
 
 		if (e->module[0]) {
 			lua_getfield(L, -1, e->module);
@@ -174,9 +193,10 @@ static void build_ksr(lua_inst_t *in)
 		} else {
 			lua_pushvalue(L, -1);
 		}
-		lua_pushlightuserdata(L, (void *)e);
-		lua_pushlightuserdata(L, in);
-		lua_pushcclosure(L, ksr_call, 2);
+		uv = lua_newuserdata(L, sizeof(*uv));
+		uv->e = e;
+		uv->in = in;
+		lua_pushcclosure(L, ksr_call, 1);
 		lua_setfield(L, -2, e->name);
 		lua_pop(L, 1);
 	}
@@ -258,7 +278,9 @@ static void *lua_create(osp_script_t *s, int worker, char *err, size_t errlen)
 		free(in);
 		return NULL;
 	}
-	lua_pop(in->L, 1);
+	/* the traceback handler stays for lua_run: a new closure per
+	 * message was an allocation each time */
+	in->tb_ref = luaL_ref(in->L, LUA_REGISTRYINDEX);
 	in->script = s;
 	OSP_UNUSED(worker);
 	return in;
@@ -271,6 +293,10 @@ static void lua_destroy(void *p)
 	if (!in)
 		return;
 	lua_close(in->L);
+#ifdef LUA_GLOBALSINDEX
+	for (int i = 0; i < in->n_names; i++)
+		free(in->names[i].name);
+#endif
 	free(in);
 }
 
@@ -285,6 +311,36 @@ static int lua_has(void *p, const char *fname)
 	return r;
 }
 
+/* Push the global fname, as lua_getglobal does (metamethods of _G
+ * included). */
+static void get_route(lua_inst_t *in, const char *fname)
+{
+#ifdef LUA_GLOBALSINDEX
+	lua_State *L = in->L;
+	int i;
+
+	for (i = 0; i < in->n_names; i++)
+		if (strcmp(in->names[i].name, fname) == 0)
+			break;
+	if (i == in->n_names && i < (int)OSP_ARRAY_LEN(in->names)) {
+		char *c = strdup(fname);
+
+		if (c) {
+			lua_pushstring(L, fname);
+			in->names[i].ref = luaL_ref(L, LUA_REGISTRYINDEX);
+			in->names[i].name = c;
+			in->n_names++;
+		}
+	}
+	if (i < in->n_names) {
+		lua_rawgeti(L, LUA_REGISTRYINDEX, in->names[i].ref);
+		lua_gettable(L, LUA_GLOBALSINDEX);
+		return;
+	}
+#endif
+	lua_getglobal(in->L, fname);
+}
+
 static int lua_run(void *p, ksr_ctx_t *ctx, const char *fname, const char *arg)
 {
 	lua_inst_t *in = p;
@@ -292,8 +348,8 @@ static int lua_run(void *p, ksr_ctx_t *ctx, const char *fname, const char *arg)
 	ksr_ctx_t *prev;
 	int base = lua_gettop(L), rc, nargs = 0;
 
-	lua_pushcfunction(L, traceback);
-	lua_getglobal(L, fname);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, in->tb_ref);
+	get_route(in, fname);
 	if (!lua_isfunction(L, -1)) {
 		lua_settop(L, base);
 		return 0;

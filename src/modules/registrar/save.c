@@ -165,6 +165,22 @@ static void sb_printf(sbuf_t *b, const char *fmt, ...)
 		       (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
+/* Decimal v, signed. The contact list of every 200 OK has one or two
+ * numbers per binding: no vsnprintf for them. */
+static void sb_long(sbuf_t *b, long v)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+	unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	sb_put(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
 /* q x1000 as Kamailio prints it: "1", "0.5", "0.25", "0.125", "0". */
 static void sb_q(sbuf_t *b, int q)
 {
@@ -196,11 +212,16 @@ static void build_contacts(sbuf_t *b, const ul_record_t *r, time_t now)
 			sb_put(b, ";q=", 3);
 			sb_q(b, c->q);
 		}
-		if (c->expires)
-			sb_printf(b, ";expires=%ld", (long)(c->expires - now));
+		if (c->expires) {
+			sb_put(b, ";expires=", 9);
+			sb_long(b, (long)(c->expires - now));
+		}
 		if (reg_received_param && *reg_received_param &&
 		    c->received.len) {
-			sb_printf(b, ";%s=\"", reg_received_param);
+			sb_put(b, ";", 1);
+			sb_put(b, reg_received_param,
+			       strlen(reg_received_param));
+			sb_put(b, "=\"", 2);
 			sb_str(b, c->received);
 			sb_put(b, "\"", 1);
 		}
@@ -209,8 +230,10 @@ static void build_contacts(sbuf_t *b, const ul_record_t *r, time_t now)
 			sb_str(b, c->instance);
 			sb_put(b, "\"", 1);
 		}
-		if (c->reg_id)
-			sb_printf(b, ";reg-id=%u", c->reg_id);
+		if (c->reg_id) {
+			sb_put(b, ";reg-id=", 8);
+			sb_long(b, (long)c->reg_id);
+		}
 	}
 	if (!first)
 		sb_put(b, "\r\n", 2);
