@@ -232,13 +232,31 @@ static void access_msg(sip_msg_t *msg)
 	touch(msg->method);
 	touch(msg->ruri);
 	touch(msg->reason);
-	(void)sip_msg_check_mandatory(msg, NULL);
+	int checked = sip_msg_check_mandatory(msg, NULL) == 0;
+	str_t tag;
+	int has_tag;
+
 	touch_via(sip_get_via1(msg));
 	touch_via(sip_get_via2(msg));
-	if ((na = sip_get_from(msg)))
+	/* the check reads From/To by their structure only, with the full
+	 * parse's grammar: a message that passed has both, and the cheap tag
+	 * is the full parse's */
+	has_tag = sip_get_tag(msg, SIP_HDR_FROM, &tag);
+	if ((na = sip_get_from(msg))) {
 		touch_na(na);
-	if ((na = sip_get_to(msg)))
+		if (has_tag != (na->tag.s != NULL) || !str_eq(tag, na->tag))
+			abort();
+	} else if (checked) {
+		abort();
+	}
+	has_tag = sip_get_tag(msg, SIP_HDR_TO, &tag);
+	if ((na = sip_get_to(msg))) {
 		touch_na(na);
+		if (has_tag != (na->tag.s != NULL) || !str_eq(tag, na->tag))
+			abort();
+	} else if (checked) {
+		abort();
+	}
 	if ((cs = sip_get_cseq(msg)))
 		touch(cs->method);
 	touch(sip_get_callid(msg));

@@ -41,20 +41,31 @@ static uint64_t fnv(uint64_t h, str_t s)
 	return h;
 }
 
+/* prefix + 16 lower-case hex digits of h into buf (cap >= plen + 17). */
+static str_t hex_tag(char *buf, size_t cap, const char *prefix, size_t plen,
+		     uint64_t h)
+{
+	if (cap < plen + 17)
+		return (str_t){buf, 0};
+	memcpy(buf, prefix, plen);
+	for (int i = 15; i >= 0; i--, h >>= 4)
+		buf[plen + (size_t)i] = "0123456789abcdef"[h & 15];
+	buf[plen + 16] = '\0';
+	return (str_t){buf, plen + 16};
+}
+
 str_t osp_totag(sip_msg_t *req, char *buf, size_t cap)
 {
 	uint64_t h = 1469598103934665603ULL;
 	sip_via_t *v = sip_get_via1(req);
-	sip_nameaddr_t *f = sip_get_from(req);
-	int n;
+	str_t ftag;
 
 	h = fnv(h, sip_get_callid(req));
-	if (f)
-		h = fnv(h, f->tag);
+	if (sip_get_tag(req, SIP_HDR_FROM, &ftag) > 0)
+		h = fnv(h, ftag);
 	if (v)
 		h = fnv(h, v->branch);
-	n = snprintf(buf, cap, "osp%016llx", (unsigned long long)h);
-	return (str_t){buf, n > 0 ? (size_t)n : 0};
+	return hex_tag(buf, cap, "osp", 3, h);
 }
 
 /* RFC 3261 §18.2.1 received and RFC 3581 rport for the top Via. */
@@ -130,11 +141,16 @@ int osp_build_reply(sip_msg_t *req, int code, str_t reason, str_t extra,
 	via_fix_for(req, v, &fix, ip, sizeof(ip));
 	if (code > 100)
 		tag = osp_totag(req, tagbuf, sizeof(tagbuf));
-	if (osp_g.server_header && osp_g.server_signature_str)
-		hl = (size_t)snprintf(hdrs, sizeof(hdrs), "%s\r\n",
-				      osp_g.server_signature_str);
-	if (hl >= sizeof(hdrs))
-		hl = 0;
+	if (osp_g.server_header && osp_g.server_signature_str) {
+		hl = strlen(osp_g.server_signature_str);
+		if (hl + 2 < sizeof(hdrs)) {
+			memcpy(hdrs, osp_g.server_signature_str, hl);
+			memcpy(hdrs + hl, "\r\n", 2);
+			hl += 2;
+		} else {
+			hl = 0;
+		}
+	}
 	if (extra.len) {
 		char *x = arena_alloc(req->arena, hl + extra.len);
 
@@ -178,7 +194,6 @@ static str_t sl_branch(sip_msg_t *msg, char *buf, size_t cap)
 	uint64_t h = 1469598103934665603ULL;
 	sip_via_t *v = sip_get_via1(msg);
 	sip_cseq_t *cs = sip_get_cseq(msg);
-	int n;
 
 	if (v && v->branch.len > 7 && strncmp(v->branch.s, "z9hG4bK", 7) == 0) {
 		h = fnv(h, v->branch);
@@ -196,8 +211,7 @@ static str_t sl_branch(sip_msg_t *msg, char *buf, size_t cap)
 		if (cs)
 			h = fnv(h, cs->number);
 	}
-	n = snprintf(buf, cap, "z9hG4bKsl%016llx", (unsigned long long)h);
-	return (str_t){buf, n > 0 ? (size_t)n : 0};
+	return hex_tag(buf, cap, "z9hG4bKsl", 9, h);
 }
 
 int osp_build_request(sip_msg_t *msg, net_dest_t *dst, str_t branch,

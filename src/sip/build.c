@@ -417,8 +417,7 @@ int sip_build_reply(sip_msg_t *req, int code, str_t reason, str_t to_tag,
 	/* the status line, at most every request header once (hdrs_end
 	 * covers them), a To tag, the Via fix, and what the caller adds */
 	size_t guess = 256 + req->hdrs_end + reason.len + to_tag.len +
-		       extra.len + body.len +
-		       (fix ? fix->received.len : 0);
+		       extra.len + body.len + (fix ? fix->received.len : 0);
 
 	for (const sip_hdr_add_t *ad = req->reply_adds; ad; ad = ad->next)
 		guess += ad->text.len + 2;

@@ -18,8 +18,8 @@
 /* The run of class cls at p, cut at the first character of stop. Every
  * caller stops at one character ("," in headers, "?" in URIs): one more
  * compare per byte; longer stop sets are cut with memchr afterwards. */
-static const char *scan_class(const char *p, const char *end, uint8_t cls,
-			      const char *stop)
+static inline __attribute__((always_inline)) const char *
+scan_class(const char *p, const char *end, uint8_t cls, const char *stop)
 {
 	const char *b = p, *q;
 	char c1 = stop ? stop[0] : 0;

@@ -512,11 +512,10 @@ int auth_build_challenge(sip_msg_t *msg, str_t realm, int qop, int stale,
 			return -1;
 		if (stale && put_cstr(buf, cap, &len, ", stale=true") < 0)
 			return -1;
-		if (pr && (put_cstr(buf, cap, &len, ", algorithm=") < 0 ||
-			   put_cstr(buf, cap, &len,
-				    auth_alg_name(of[i].alg)) < 0 ||
-			   (of[i].sess &&
-			    put_cstr(buf, cap, &len, "-sess") < 0)))
+		if (pr &&
+		    (put_cstr(buf, cap, &len, ", algorithm=") < 0 ||
+		     put_cstr(buf, cap, &len, auth_alg_name(of[i].alg)) < 0 ||
+		     (of[i].sess && put_cstr(buf, cap, &len, "-sess") < 0)))
 			return -1;
 		if (put_cstr(buf, cap, &len, "\r\n") < 0)
 			return -1;

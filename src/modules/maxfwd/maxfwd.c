@@ -109,8 +109,7 @@ static int ki_process_maxfwd(ksr_ctx_t *ctx, const ksr_arg_t *a,
 		 * has none; adding it twice would only duplicate it. */
 		if (hdr_added(msg, STR_LIT("Max-Forwards")))
 			return 2;
-		n = maxfwd_line(line, STR_LIT("Max-Forwards"),
-				(unsigned)limit);
+		n = maxfwd_line(line, STR_LIT("Max-Forwards"), (unsigned)limit);
 		if (hdr_add(msg, (str_t){line, n}, SIP_ADD_INSERT, 0) < 0)
 			return -2;
 		return 2;

@@ -322,7 +322,7 @@ int rr_loose_route(sip_msg_t *msg, int loose_only)
 {
 	rr_msg_t *st;
 	sip_uri_t *ruri;
-	sip_nameaddr_t *to;
+	str_t totag;
 	rset_t rs;
 
 	if (msg->kind != SIP_REQUEST)
@@ -338,12 +338,11 @@ int rr_loose_route(sip_msg_t *msg, int loose_only)
 	st->route_addr = 0;
 	st->routed_params = STR_NULL;
 	ruri = sip_get_cur_ruri(msg);
-	to = sip_get_to(msg);
-	if (!ruri || !to) {
+	if (!ruri || sip_get_tag(msg, SIP_HDR_TO, &totag) < 0) {
 		LOG_RATE(L_WARN, "rr: loose_route: bad R-URI or To header");
 		return RR_ERROR;
 	}
-	if (!to->tag.len)
+	if (!totag.len)
 		return after_loose(msg, st, &rs, 1);
 	if (!loose_only && rr_uri_is_myself(ruri))
 		return after_strict(msg, st, &rs, ruri);
@@ -411,13 +410,12 @@ int rr_get_route_param(sip_msg_t *msg, str_t name, str_t *val)
 
 int rr_direction(sip_msg_t *msg)
 {
-	sip_nameaddr_t *f;
+	str_t ft;
 	str_t ftag;
 
 	if (rr_get_route_param(msg, STR_LIT("ftag"), &ftag) < 0 || !ftag.len)
 		return RR_FLOW_DOWNSTREAM;
-	f = sip_get_from(msg);
-	if (!f || !f->tag.len)
+	if (sip_get_tag(msg, SIP_HDR_FROM, &ft) <= 0 || !ft.len)
 		return RR_FLOW_DOWNSTREAM;
-	return str_eq(f->tag, ftag) ? RR_FLOW_DOWNSTREAM : RR_FLOW_UPSTREAM;
+	return str_eq(ft, ftag) ? RR_FLOW_DOWNSTREAM : RR_FLOW_UPSTREAM;
 }

@@ -339,19 +339,15 @@ static int get_user(sip_msg_t *msg, int custom, str_t *user)
  * names the caller. */
 static int get_tag(sip_msg_t *msg, int dir, str_t *tag)
 {
-	sip_nameaddr_t *na;
-
 	*tag = STR_NULL;
 	if (!rr_append_fromtag)
 		return 0;
-	if (dir && rr_direction(msg) == RR_FLOW_UPSTREAM)
-		na = sip_get_to(msg);
-	else
-		na = sip_get_from(msg);
-	if (!na)
-		return -OSP_EPARSE;
-	*tag = na->tag;
-	return 0;
+	return sip_get_tag(msg, dir && rr_direction(msg) == RR_FLOW_UPSTREAM
+					 ? SIP_HDR_TO
+					 : SIP_HDR_FROM,
+			   tag) < 0
+		   ? -OSP_EPARSE
+		   : 0;
 }
 
 static int want_sips(sip_msg_t *msg)

@@ -39,8 +39,7 @@ static int ki_has_totag(ksr_ctx_t *ctx, const ksr_arg_t *a, ksr_xval_t *r)
 
 	if (!ctx->msg)
 		return -1;
-	return sip_get_tag(ctx->msg, SIP_HDR_TO, &tag) > 0 && tag.len ? 1
-								      : -1;
+	return sip_get_tag(ctx->msg, SIP_HDR_TO, &tag) > 0 && tag.len ? 1 : -1;
 }
 
 /* Parse an IP address text (IPv6 with or without brackets). */

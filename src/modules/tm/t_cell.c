@@ -367,17 +367,18 @@ static tm_cell_t *cell_new(sip_msg_t *msg, unsigned bucket, uint32_t label)
 {
 	sip_via_t *v = sip_get_via1(msg);
 	sip_cseq_t *cs = sip_get_cseq(msg);
-	sip_nameaddr_t *f = sip_get_from(msg), *t = sip_get_to(msg);
-	str_t callid = sip_get_callid(msg);
+	str_t ftag, ttag, callid = sip_get_callid(msg);
+	int fok = sip_get_tag(msg, SIP_HDR_FROM, &ftag) >= 0,
+	    tok = sip_get_tag(msg, SIP_HDR_TO, &ttag) >= 0;
 	size_t extra_len;
 	pthread_mutexattr_t ma;
 	tm_cell_t *c;
 	char *extra;
 
-	if (!v || !cs || !f || !t || !callid.len)
+	if (!v || !cs || !fok || !tok || !callid.len)
 		return NULL;
 	extra_len = v->branch.len + v->host.len + v->raw.len + callid.len +
-		    cs->number.len + f->tag.len + t->tag.len + msg->ruri.len +
+		    cs->number.len + ftag.len + ttag.len + msg->ruri.len +
 		    msg->method.len;
 	c = calloc(1, sizeof(*c) + msg->len + 1 + extra_len);
 	if (!c)
@@ -400,8 +401,8 @@ static tm_cell_t *cell_new(sip_msg_t *msg, unsigned bucket, uint32_t label)
 	c->method_s = rebase(c, msg, msg->method, &extra);
 	c->callid = rebase(c, msg, str_trim(callid), &extra);
 	c->cseq_num = rebase(c, msg, str_trim(cs->number), &extra);
-	c->from_tag = rebase(c, msg, f->tag, &extra);
-	c->to_tag = rebase(c, msg, t->tag, &extra);
+	c->from_tag = rebase(c, msg, ftag, &extra);
+	c->to_tag = rebase(c, msg, ttag, &extra);
 	c->ruri = rebase(c, msg, msg->ruri, &extra);
 	c->via_branch = rebase(c, msg, v->branch, &extra);
 	c->via_host = rebase(c, msg, v->host, &extra);
@@ -448,16 +449,18 @@ static int method_eq(const tm_cell_t *c, const sip_msg_t *msg)
 
 static str_t to_tag_of(sip_msg_t *msg)
 {
-	sip_nameaddr_t *t = sip_get_to(msg);
+	str_t tag;
 
-	return t ? t->tag : STR_NULL;
+	sip_get_tag(msg, SIP_HDR_TO, &tag);
+	return tag;
 }
 
 static str_t from_tag_of(sip_msg_t *msg)
 {
-	sip_nameaddr_t *f = sip_get_from(msg);
+	str_t tag;
 
-	return f ? f->tag : STR_NULL;
+	sip_get_tag(msg, SIP_HDR_FROM, &tag);
+	return tag;
 }
 
 static int match(tm_cell_t *c, sip_msg_t *msg, sip_via_t *v, int kind,

@@ -102,9 +102,9 @@ int tm_pick_branch(tm_cell_t *c)
  * else it only passes (a further 2xx of a forked INVITE). */
 static int relay_reply(tm_cell_t *c, sip_msg_t *msg, int store)
 {
-	sip_nameaddr_t *to = sip_get_to(msg);
-	str_t out;
+	str_t totag, out;
 
+	sip_get_tag(msg, SIP_HDR_TO, &totag);
 	if (sip_build_fwd_reply(msg, msg->arena, &out) < 0) {
 		LOG_RATE(L_ERR, "tm: cannot build the %d reply for upstream",
 			 msg->status);
@@ -112,7 +112,7 @@ static int relay_reply(tm_cell_t *c, sip_msg_t *msg, int store)
 	}
 	if (store)
 		return tm_uas_send(c, msg->status, out.s, out.len,
-				   to ? to->tag : STR_NULL);
+				   totag);
 	stats_inc(&tm_st_rpl_sent);
 	stats_inc(&tm_st_class[msg->status / 100]);
 	return tm_send_fn(&c->uas_dst, out.s, out.len) < 0 ? -1 : 1;
@@ -323,13 +323,15 @@ static void on_final(tm_cell_t *c, tm_branch_t *b, sip_msg_t *msg)
 		return;
 	}
 	if (sip_build_fwd_reply(msg, msg->arena, &out) == 0) {
-		sip_nameaddr_t *to = sip_get_to(msg);
+		str_t totag;
+
+		sip_get_tag(msg, SIP_HDR_TO, &totag);
 
 		free(b->reply);
 		b->reply = dup_str(out);
 		b->reply_len = b->reply ? out.len : 0;
 		free(b->totag);
-		b->totag = to && to->tag.len ? dup_str(to->tag) : NULL;
+		b->totag = totag.len ? dup_str(totag) : NULL;
 	}
 	if (code == 503 && !b->provisional && tm_failover(c, b, msg->arena))
 		return;

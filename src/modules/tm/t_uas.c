@@ -110,10 +110,10 @@ void tm_uas_acked(tm_cell_t *c)
  * osp_build_reply adds. */
 static str_t reply_totag(sip_msg_t *req, int code, char *buf, size_t cap)
 {
-	sip_nameaddr_t *t = sip_get_to(req);
+	str_t t;
 
-	if (t && t->tag.len)
-		return t->tag;
+	if (sip_get_tag(req, SIP_HDR_TO, &t) > 0 && t.len)
+		return t;
 	if (code <= 100)
 		return STR_NULL;
 	return osp_totag(req, buf, cap);
