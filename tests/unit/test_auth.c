@@ -205,9 +205,10 @@ TEST(nonce_roundtrip_and_tamper)
 	CHECK_INT(auth_nonce_new(NULL, n, 20), -1);
 }
 
-/* mac1 is HMAC-SHA-256(secret, 0x01 || 15 || header) truncated to 16
- * bytes (nonce.c): checked here against OpenSSL's one-shot HMAC, so the
- * per-thread keyed context computes the same thing. */
+/* mac1 is AES-256 of the block 0x01 || header(15) under the key
+ * HMAC-SHA-256(secret, "osprey auth nonce mac1") (nonce.c): checked here
+ * against a one-shot computation with OpenSSL, so the per-thread context
+ * computes the same thing; a version-1 nonce (mac1 was HMAC) is stale. */
 static int hexbyte(const char *h)
 {
 	unsigned v;
@@ -215,26 +216,44 @@ static int hexbyte(const char *h)
 	return sscanf(h, "%2x", &v) == 1 ? (int)v : -1;
 }
 
-TEST(nonce_mac_matches_hmac)
+TEST(nonce_mac_is_aes_of_header)
 {
-	unsigned char b[64], in[17], md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	static const char label[] = "osprey auth nonce mac1";
+	unsigned char b[64], in[16], key[EVP_MAX_MD_SIZE], out[32];
+	unsigned int klen = 0;
 	char n[AUTH_NONCE_MAX];
-	int len;
+	int len, olen = 0;
+	uint32_t nid;
+	EVP_CIPHER_CTX *c;
 
 	nonce_setup(300, 0, 64);
+	CHECK(HMAC(EVP_sha256(), "unit-test-secret", 16,
+		   (const unsigned char *)label, sizeof(label) - 1, key,
+		   &klen) != NULL);
+	CHECK_INT((int)klen, 32);
 	for (int round = 0; round < 3; round++) {
 		len = auth_nonce_new(NULL, n, sizeof(n));
 		CHECK_INT(len, 2 * (15 + 16));
 		for (int i = 0; i < len / 2; i++)
 			b[i] = (unsigned char)hexbyte(n + 2 * i);
+		CHECK_INT(b[0], 2);
 		in[0] = 1;
-		in[1] = 15;
-		memcpy(in + 2, b, 15);
-		CHECK(HMAC(EVP_sha256(), "unit-test-secret", 16, in, 17, md,
-			   &mdlen) != NULL);
-		CHECK(memcmp(md, b + 15, 16) == 0);
+		memcpy(in + 1, b, 15);
+		c = EVP_CIPHER_CTX_new();
+		CHECK(c != NULL);
+		CHECK(EVP_EncryptInit_ex(c, EVP_aes_256_ecb(), NULL, key,
+					 NULL) == 1);
+		EVP_CIPHER_CTX_set_padding(c, 0);
+		CHECK(EVP_EncryptUpdate(c, out, &olen, in, 16) == 1);
+		CHECK_INT(olen, 16);
+		EVP_CIPHER_CTX_free(c);
+		CHECK(memcmp(out, b + 15, 16) == 0);
 	}
+	/* the same nonce marked version 1 */
+	n[0] = '0';
+	n[1] = '1';
+	CHECK_INT(auth_nonce_check(NULL, (str_t){n, (size_t)len}, &nid),
+		  AUTH_NONCE_STALE);
 }
 
 static void *check_in_thread(void *arg)
@@ -806,7 +825,7 @@ TEST_LIST(TEST_ENTRY(rfc2617_md5_vector), TEST_ENTRY(rfc7616_vectors),
 	  TEST_ENTRY(algorithm_names), TEST_ENTRY(auth_int_and_rfc2069),
 	  TEST_ENTRY(long_parts_hash_as_joined), TEST_ENTRY(challenge_text),
 	  TEST_ENTRY(nonce_roundtrip_and_tamper),
-	  TEST_ENTRY(nonce_mac_matches_hmac), TEST_ENTRY(nonce_across_threads),
+	  TEST_ENTRY(nonce_mac_is_aes_of_header), TEST_ENTRY(nonce_across_threads),
 	  TEST_ENTRY(nonce_secret_change_rekeys), TEST_ENTRY(nonce_expires),
 	  TEST_ENTRY(nonce_count_replay), TEST_ENTRY(nonce_one_time),
 	  TEST_ENTRY(nonce_slot_reused), TEST_ENTRY(nonce_covers_message_parts),

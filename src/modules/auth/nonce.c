@@ -6,10 +6,17 @@
  *
  * since/expire are Unix times (big endian), nid the slot id for nonce-count
  * tracking (0: untracked), cfg the auth_checks_* bits in force when it was
- * issued. mac1 is HMAC-SHA-256 under the secret over the fields before it;
- * mac2, present when cfg is not 0, covers mac1 and the message parts cfg
- * names (R-URI, Call-ID, From tag, source IP), so the nonce cannot be used
- * with another request line, call or address (Kamailio's auth_checks_*).
+ * issued. mac1 is AES-256 under a key derived from the secret, applied to
+ * the one block made of a domain byte and the 15 bytes before it: the
+ * fields have a fixed length and fill exactly one block, and on one fixed
+ * block AES is a pseudo-random function, so its output is a MAC (CBC-MAC of
+ * one block) at about 230 instructions where HMAC-SHA-256 took about 8,000
+ * (two SHA-256 compressions and OpenSSL's context copies; the benchmark's
+ * register-auth profile). mac2, present when cfg is not 0, is
+ * HMAC-SHA-256 under the secret over mac1 and the message parts cfg names
+ * (R-URI, Call-ID, From tag, source IP: variable lengths, hence HMAC), so
+ * the nonce cannot be used with another request line, call or address
+ * (Kamailio's auth_checks_*).
  *
  * Verification needs no state, except for tracked nonces: a table of
  * 64-bit words, slot nid & mask holding (nid << 32 | flags/last nc). A slot
@@ -24,13 +31,14 @@
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "core/log.h"
 #include "modules/auth/auth.h"
 
-#define NONCE_VER  1
+#define NONCE_VER  2 /* 1: mac1 was HMAC-SHA-256 */
 #define NF_TRACKED 0x1
 #define NF_MAC2	   0x2
 #define HDR_LEN	   15
@@ -52,6 +60,8 @@ static _Atomic uint64_t *nc_tab;
 static uint32_t nc_mask;
 static _Atomic uint32_t nid_next;
 static _Atomic unsigned key_gen = 1; /* moves on with the secret */
+
+static int derive_aes_key(void);
 
 auth_nonce_cfg_t *auth_nonce_settings(void)
 {
@@ -85,7 +95,9 @@ int auth_nonce_init(const auth_nonce_cfg_t *c, const char *sec, size_t slots)
 			return -1;
 		}
 	}
-	atomic_fetch_add(&key_gen, 1); /* every thread re-keys its HMAC */
+	if (derive_aes_key() < 0)
+		return -1;
+	atomic_fetch_add(&key_gen, 1); /* every thread re-keys its contexts */
 	while (n * 2 <= slots && n < (1u << 30))
 		n *= 2;
 	nc_tab = calloc(n, sizeof(*nc_tab));
@@ -197,6 +209,85 @@ static EVP_MAC_CTX *thread_hmac(void)
 	return hmac_ctx;
 }
 
+/* The AES-256 key of mac1: HMAC-SHA-256(secret, label), so that the two
+ * MACs never share a key. */
+static unsigned char aes_key[32];
+
+static int derive_aes_key(void)
+{
+	static const char label[] = "osprey auth nonce mac1";
+	unsigned int len = 0;
+
+	if (!HMAC(EVP_sha256(), secret, (int)secret_len,
+		  (const unsigned char *)label, sizeof(label) - 1, aes_key,
+		  &len) ||
+	    len != sizeof(aes_key)) {
+		LOG_ERR("auth: cannot derive the nonce key (OpenSSL)");
+		return -1;
+	}
+	return 0;
+}
+
+static EVP_CIPHER *aes_alg;
+static pthread_once_t aes_once = PTHREAD_ONCE_INIT;
+static pthread_key_t aes_tls_key;
+static _Thread_local EVP_CIPHER_CTX *aes_ctx;
+static _Thread_local unsigned aes_ctx_gen;
+
+static void aes_ctx_free(void *c)
+{
+	EVP_CIPHER_CTX_free(c);
+}
+
+static void aes_setup(void)
+{
+	aes_alg = EVP_CIPHER_fetch(NULL, "AES-256-ECB", NULL);
+	if (pthread_key_create(&aes_tls_key, aes_ctx_free) != 0) {
+		EVP_CIPHER_free(aes_alg);
+		aes_alg = NULL;
+	}
+}
+
+/* This thread's AES context under the current key; NULL on error. */
+static EVP_CIPHER_CTX *thread_aes(void)
+{
+	unsigned gen = atomic_load(&key_gen);
+
+	if (aes_ctx && aes_ctx_gen == gen)
+		return aes_ctx;
+	pthread_once(&aes_once, aes_setup);
+	if (!aes_alg)
+		return NULL;
+	if (!aes_ctx) {
+		aes_ctx = EVP_CIPHER_CTX_new();
+		if (!aes_ctx)
+			return NULL;
+		pthread_setspecific(aes_tls_key, aes_ctx);
+	}
+	if (!EVP_EncryptInit_ex2(aes_ctx, aes_alg, aes_key, NULL, NULL) ||
+	    !EVP_CIPHER_CTX_set_padding(aes_ctx, 0))
+		return NULL;
+	aes_ctx_gen = gen;
+	return aes_ctx;
+}
+
+/* mac1: AES-256 of the block (1, hdr[0..14]). */
+static int mac1(const unsigned char *hdr, unsigned char *out)
+{
+	unsigned char in[16];
+	EVP_CIPHER_CTX *c = thread_aes();
+	int len = 0;
+
+	in[0] = 1;
+	memcpy(in + 1, hdr, HDR_LEN);
+	if (!c || !EVP_EncryptUpdate(c, out, &len, in, sizeof(in)) ||
+	    len != MAC_LEN) {
+		LOG_RATE(L_ERR, "auth: AES failed in OpenSSL");
+		return -1;
+	}
+	return 0;
+}
+
 /* HMAC-SHA-256 truncated to MAC_LEN over a tag byte and the pieces. */
 static int mac(unsigned char tag, const str_t *parts, int n, unsigned char *out)
 {
@@ -285,7 +376,6 @@ int auth_nonce_new(sip_msg_t *msg, char *buf, size_t cap)
 	uint32_t now = (uint32_t)time(NULL), nid = 0;
 	int checks = checks_for(msg);
 	size_t len = HDR_LEN + MAC_LEN;
-	str_t part;
 
 	if (ensure_ready() < 0)
 		return -1;
@@ -305,8 +395,7 @@ int auth_nonce_new(sip_msg_t *msg, char *buf, size_t cap)
 	put32(b + 3, now);
 	put32(b + 7, now + (uint32_t)cfg.expire);
 	put32(b + 11, nid);
-	part = (str_t){(const char *)b, HDR_LEN};
-	if (mac(1, &part, 1, b + HDR_LEN) < 0)
+	if (mac1(b, b + HDR_LEN) < 0)
 		return -1;
 	if (checks &&
 	    mac_parts(msg, checks, b + HDR_LEN, b + HDR_LEN + MAC_LEN) < 0)
@@ -330,7 +419,6 @@ int auth_nonce_check(sip_msg_t *msg, str_t nonce, uint32_t *nid)
 	unsigned char b[HDR_LEN + 2 * MAC_LEN], m[MAC_LEN];
 	size_t n = nonce.len / 2;
 	uint32_t since, expire, now = (uint32_t)time(NULL);
-	str_t part;
 
 	*nid = 0;
 	if (ensure_ready() < 0)
@@ -346,6 +434,8 @@ int auth_nonce_check(sip_msg_t *msg, str_t nonce, uint32_t *nid)
 			return AUTH_NONCE_INVALID;
 		b[i] = (unsigned char)(hi << 4 | lo);
 	}
+	if (b[0] == 1) /* an earlier version's: the client retries silently */
+		return AUTH_NONCE_STALE;
 	if (b[0] != NONCE_VER ||
 	    !!(b[1] & NF_MAC2) != (n == HDR_LEN + 2 * MAC_LEN))
 		return AUTH_NONCE_INVALID;
@@ -357,8 +447,7 @@ int auth_nonce_check(sip_msg_t *msg, str_t nonce, uint32_t *nid)
 	if ((time_t)since < up_since ||
 	    (since > now && since - now > (uint32_t)cfg.max_drift))
 		return AUTH_NONCE_STALE;
-	part = (str_t){(const char *)b, HDR_LEN};
-	if (mac(1, &part, 1, m) < 0 || !same(m, b + HDR_LEN, MAC_LEN))
+	if (mac1(b, m) < 0 || !same(m, b + HDR_LEN, MAC_LEN))
 		return AUTH_NONCE_INVALID;
 	if (b[2] != checks_for(msg))
 		return AUTH_NONCE_STALE;
