@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/globals.h"
@@ -373,24 +374,70 @@ void net_destroy(void)
 
 /* Receive datagrams until the socket is empty (bounded per call so that a
  * busy socket does not starve the worker's other sockets). */
+/* Datagrams are taken UDP_BATCH at a time with one recvmmsg(): a batch
+ * shorter than that means the socket was empty, so no extra call is made
+ * to learn it (a lone datagram costs epoll_wait + recvmmsg + the reply's
+ * sendto, as many calls as a blocking receive loop would make plus one),
+ * and under load one call brings up to UDP_BATCH datagrams. At most
+ * UDP_ROUNDS batches per readiness, so that a flood on one socket does not
+ * starve the worker's other sockets and connections. */
+#define UDP_BATCH  8
+#define UDP_ROUNDS 8
+#define UDP_BUF	   65536
+
+typedef struct udp_batch {
+	char buf[UDP_BATCH][UDP_BUF];
+	sip_sockaddr_t src[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	struct mmsghdr hdr[UDP_BATCH];
+} udp_batch_t;
+
+static _Thread_local udp_batch_t *udp_b; /* per worker, never freed */
+
 void net_handle_udp(net_ev_t *ev, net_msg_cb cb, void *arg)
 {
-	static _Thread_local char buf[65536];
+	udp_batch_t *b = udp_b;
 
-	for (int i = 0; i < 64; i++) {
-		sip_rcv_t rcv;
-		socklen_t alen = sizeof(rcv.src);
-		ssize_t n;
+	if (!b) {
+		/* 512 KB of address space; only the pages used get memory */
+		b = udp_b = malloc(sizeof(*b));
+		if (!b) {
+			LOG_RATE(L_CRIT, "no memory for the UDP receive buffers");
+			return;
+		}
+	}
+	for (int round = 0; round < UDP_ROUNDS; round++) {
+		int n;
 
-		memset(&rcv, 0, sizeof(rcv));
-		n = recvfrom(ev->fd, buf, sizeof(buf) - 1, 0, &rcv.src.sa, &alen);
-		if (n < 0)
+		for (int i = 0; i < UDP_BATCH; i++) {
+			b->iov[i].iov_base = b->buf[i];
+			b->iov[i].iov_len = UDP_BUF - 1;
+			memset(&b->hdr[i].msg_hdr, 0, sizeof(b->hdr[i].msg_hdr));
+			b->hdr[i].msg_hdr.msg_iov = &b->iov[i];
+			b->hdr[i].msg_hdr.msg_iovlen = 1;
+			b->hdr[i].msg_hdr.msg_name = &b->src[i];
+			b->hdr[i].msg_hdr.msg_namelen = sizeof(b->src[i]);
+		}
+		n = recvmmsg(ev->fd, b->hdr, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
 			return; /* EAGAIN or a transient error */
-		rcv.proto = SIP_PROTO_UDP;
-		rcv.dst = ev->lst->addr;
-		rcv.listener = ev->lst;
-		buf[n] = '\0';
-		cb(buf, (size_t)n, &rcv, arg);
+		for (int i = 0; i < n; i++) {
+			sip_rcv_t rcv;
+			size_t len = b->hdr[i].msg_len;
+
+			memset(&rcv, 0, sizeof(rcv));
+			memcpy(&rcv.src, &b->src[i],
+			       b->hdr[i].msg_hdr.msg_namelen < sizeof(rcv.src)
+				   ? b->hdr[i].msg_hdr.msg_namelen
+				   : sizeof(rcv.src));
+			rcv.proto = SIP_PROTO_UDP;
+			rcv.dst = ev->lst->addr;
+			rcv.listener = ev->lst;
+			b->buf[i][len] = '\0';
+			cb(b->buf[i], len, &rcv, arg);
+		}
+		if (n < UDP_BATCH)
+			return;
 	}
 }
 

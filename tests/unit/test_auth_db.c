@@ -23,7 +23,7 @@ static void set_param(osp_module_t *m, const char *name, const char *sval,
 		if (strcmp(p->name, name) != 0)
 			continue;
 		if (p->type == MP_STR)
-			*(char **)p->var = strdup(sval);
+			*(char **)p->var = strdup(sval ? sval : "");
 		else
 			*(int *)p->var = (int)ival;
 		return;

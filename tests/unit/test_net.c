@@ -1,9 +1,13 @@
 /* test_net.c - net address helpers: net_addr_to_ip (IPv4 formatted by hand,
- * IPv6 through inet_ntop), net_addr_from_ip, net_addr_port. */
+ * IPv6 through inet_ntop), net_addr_from_ip, net_addr_port; the UDP receive
+ * path (net_handle_udp, recvmmsg batches). */
 #include <arpa/inet.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "net/net.h"
+#include "net/net_internal.h"
 #include "unit.h"
 
 static sip_sockaddr_t v4(uint32_t host_order)
@@ -128,7 +132,80 @@ TEST(round_trip_and_family)
 	CHECK_STR(buf, "");
 }
 
+/* What the receive callback saw. */
+static struct {
+	int n;
+	size_t len[100];
+	int port[100];
+	char first[100];
+	int nul_ok;
+} seen;
+
+static void on_dgram(char *buf, size_t len, sip_rcv_t *rcv, void *arg)
+{
+	int i = seen.n++;
+
+	seen.len[i] = len;
+	seen.port[i] = net_addr_port(&rcv->src);
+	seen.first[i] = buf[0];
+	seen.nul_ok += buf[len] == '\0' && rcv->proto == SIP_PROTO_UDP &&
+		       rcv->listener == arg;
+}
+
+/* Datagrams of different sizes, more than one batch (8) and more than one
+ * readiness (64): each comes once, in order, whole, NUL-terminated, with
+ * its source; an empty socket returns at once. */
+TEST(udp_batches)
+{
+	net_listener_t lst;
+	net_ev_t ev = {.kind = NET_EV_UDP};
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t al = sizeof(a);
+	int rx = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	int tx = socket(AF_INET, SOCK_DGRAM, 0);
+	int tx_port, rcvbuf = 1 << 20;
+	static char big[9000];
+
+	CHECK(rx >= 0 && tx >= 0);
+	setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK_INT(bind(rx, (struct sockaddr *)&a, sizeof(a)), 0);
+	CHECK_INT(getsockname(rx, (struct sockaddr *)&a, &al), 0);
+	CHECK_INT(connect(tx, (struct sockaddr *)&a, sizeof(a)), 0);
+	{
+		struct sockaddr_in t;
+		socklen_t tl = sizeof(t);
+
+		CHECK_INT(getsockname(tx, (struct sockaddr *)&t, &tl), 0);
+		tx_port = ntohs(t.sin_port);
+	}
+	memset(&lst, 0, sizeof(lst));
+	ev.fd = rx;
+	ev.lst = &lst;
+	net_handle_udp(&ev, on_dgram, &lst);
+	CHECK_INT(seen.n, 0);
+	for (int i = 0; i < 70; i++) {
+		size_t len = i == 20 ? sizeof(big) : (size_t)(1 + i * 3);
+
+		memset(big, 'a' + i % 26, len);
+		CHECK_INT(send(tx, big, len, 0), (long long)len);
+	}
+	net_handle_udp(&ev, on_dgram, &lst);
+	CHECK_INT(seen.n, 64); /* UDP_ROUNDS x UDP_BATCH, then yield */
+	net_handle_udp(&ev, on_dgram, &lst);
+	CHECK_INT(seen.n, 70);
+	for (int i = 0; i < 70; i++) {
+		CHECK_INT(seen.len[i], i == 20 ? sizeof(big) : (size_t)(1 + i * 3));
+		CHECK_INT(seen.first[i], 'a' + i % 26);
+		CHECK_INT(seen.port[i], tx_port);
+	}
+	CHECK_INT(seen.nul_ok, 70);
+	close(rx);
+	close(tx);
+}
+
 TEST_LIST(
+	TEST_ENTRY(udp_batches),
 	TEST_ENTRY(ipv4_text),
 	TEST_ENTRY(ipv4_matches_inet_ntop),
 	TEST_ENTRY(ipv4_small_buffer),
