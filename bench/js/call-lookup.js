@@ -1,0 +1,46 @@
+// bench/js/call-lookup.js: the `call-lookup` workload (bench/lua/call-lookup.lua) in
+// JavaScript, run unchanged by Osprey and by Kamailio (app_jsdt):
+// as call.js, the callee found with registrar.lookup.
+
+function ksr_request_route() {
+	if (KSR.maxfwd.process_maxfwd(10) < 0) {
+		KSR.sl.sl_send_reply(483, "Too Many Hops");
+		return;
+	}
+	if (KSR.siputils.has_totag() > 0) {
+		if (KSR.rr.loose_route() > 0) {
+			KSR.tm.t_relay();
+			return;
+		}
+		if (KSR.is_ACK()) {
+			if (KSR.tm.t_check_trans() > 0) {
+				KSR.tm.t_relay();
+			}
+			return;
+		}
+		KSR.sl.sl_send_reply(404, "Not here");
+		return;
+	}
+	if (KSR.is_CANCEL()) {
+		if (KSR.tm.t_check_trans() > 0) {
+			KSR.tm.t_relay();
+		}
+		return;
+	}
+	if (KSR.is_REGISTER()) {
+		if (KSR.registrar.save("location", 0) < 0) {
+			KSR.sl.sl_reply_error();
+		}
+		return;
+	}
+	if (KSR.registrar.lookup("location") < 0) {
+		KSR.sl.sl_send_reply(404, "Not Found");
+		return;
+	}
+	if (KSR.is_INVITE()) {
+		KSR.rr.record_route();
+	}
+	if (KSR.tm.t_relay() < 0) {
+		KSR.sl.sl_reply_error();
+	}
+}
