@@ -1,5 +1,6 @@
 /* net.c - listeners, address helpers, URI resolution and UDP. */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -392,7 +393,16 @@ typedef struct udp_batch {
 	struct mmsghdr hdr[UDP_BATCH];
 } udp_batch_t;
 
-static _Thread_local udp_batch_t *udp_b; /* per worker, never freed */
+/* One batch per worker thread, freed when the thread ends. */
+static _Thread_local udp_batch_t *udp_b;
+static pthread_key_t udp_b_key;
+static pthread_once_t udp_b_once = PTHREAD_ONCE_INIT;
+static int udp_b_key_ok;
+
+static void udp_b_key_make(void)
+{
+	udp_b_key_ok = pthread_key_create(&udp_b_key, free) == 0;
+}
 
 void net_handle_udp(net_ev_t *ev, net_msg_cb cb, void *arg)
 {
@@ -400,11 +410,14 @@ void net_handle_udp(net_ev_t *ev, net_msg_cb cb, void *arg)
 
 	if (!b) {
 		/* 512 KB of address space; only the pages used get memory */
+		pthread_once(&udp_b_once, udp_b_key_make);
 		b = udp_b = malloc(sizeof(*b));
 		if (!b) {
 			LOG_RATE(L_CRIT, "no memory for the UDP receive buffers");
 			return;
 		}
+		if (udp_b_key_ok)
+			pthread_setspecific(udp_b_key, b);
 	}
 	for (int round = 0; round < UDP_ROUNDS; round++) {
 		int n;
