@@ -1,7 +1,4 @@
-/* timer.h - one timer thread driving a hashed timer wheel (10 ms slots).
- *
- * The thread sleeps until the earliest armed timer (rounded up to a slot);
- * arming an earlier one wakes it. An idle server does not tick.
+/* timer.h - one timer thread driving a hashed timer wheel (10 ms ticks).
  *
  * Used for transaction retransmissions and timeouts, contact and htable
  * expiry, TCP and pike housekeeping. Callbacks run on the timer thread and
