@@ -373,8 +373,6 @@ void net_destroy(void)
 	net_listeners = NULL;
 }
 
-/* Receive datagrams until the socket is empty (bounded per call so that a
- * busy socket does not starve the worker's other sockets). */
 /* Datagrams are taken UDP_BATCH at a time with one recvmmsg(): a batch
  * shorter than that means the socket was empty, so no extra call is made
  * to learn it (a lone datagram costs epoll_wait + recvmmsg + the reply's
