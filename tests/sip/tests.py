@@ -3325,9 +3325,12 @@ def tm_call(ctx):
 @e2e_test(timeout=120)
 def tm_retransmissions(ctx):
     """5 % packet loss on both legs (sipp -lost on the UAC, lost= on the
-    UAS's messages): calls still complete; the proxy absorbs retransmitted
-    requests (rtx_absorbed; its own retransmissions, uac_retransmissions,
-    are checked in tm_failure_route); nothing is left afterwards."""
+    UAS's messages): calls still complete and nothing is left afterwards.
+    How many retransmitted requests the proxy absorbs here depends on which
+    messages sipp happens to drop (about 3.5 per run of 30 calls, none in
+    about one run of 30: measured over 50 runs), so it is only noted; the
+    tm_rtx_* tests force retransmissions and assert rtx_absorbed, and
+    tm_failure_route the proxy's own (uac_retransmissions)."""
     calls = 30
     lost = ["-lost", "5"]
     uas, uri = tm_uas(ctx, "uas1", scenario="tm_uas_lossy", calls=calls,
@@ -3342,9 +3345,6 @@ def tm_retransmissions(ctx):
     errors += tm_sipp_errors("UAS", uas.wait(), calls)
     st = tm_idle(srv, timeout=45)
     errors += tm_idle_errors("after the calls", srv, st)
-    if st["rtx_absorbed"] < 1:
-        errors.append("tm.stats rtx_absorbed %d, want > 0" %
-                      st["rtx_absorbed"])
     ctx.note("rtx_absorbed %d, uac_retransmissions %d" % (
         st["rtx_absorbed"], st["uac_retransmissions"]))
     srv.expect_alive()
