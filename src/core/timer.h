@@ -1,4 +1,7 @@
-/* timer.h - one timer thread driving a hashed timer wheel (10 ms ticks).
+/* timer.h - one timer thread driving a hashed timer wheel (10 ms slots).
+ *
+ * The thread sleeps until the earliest armed timer (rounded up to a slot);
+ * arming an earlier one wakes it. An idle server does not tick.
  *
  * Used for transaction retransmissions and timeouts, contact and htable
  * expiry, TCP and pike housekeeping. Callbacks run on the timer thread and
