@@ -22,7 +22,6 @@ OSP_COUNTER(st_fwd_replies, "core", "fwd_replies");
 OSP_COUNTER(st_local_replies, "core", "local_replies");
 OSP_COUNTER(st_drop_replies, "core", "drop_replies");
 
-void fwd_stats_register(void);
 void fwd_stats_register(void)
 {
 	stats_register(&st_fwd_requests);

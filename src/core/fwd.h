@@ -66,6 +66,9 @@ extern osp_prebuild_fn osp_prebuild_hook;
 /* Stateless forward of a reply by its second Via. 1 or -1. */
 int osp_forward_reply(sip_msg_t *msg);
 
+/* Registers the core:fwd_* and *_replies counters (at worker start-up). */
+void fwd_stats_register(void);
+
 /* 1 when host[:port] names one of our listeners or aliases (port 0: any
  * port; proto 0: any transport). */
 int osp_is_myself(str_t host, int port, int proto);

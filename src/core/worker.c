@@ -68,8 +68,6 @@ OSP_COUNTER(st_drop_requests, "core", "drop_requests");
 OSP_COUNTER(st_script_errors, "core", "script_errors");
 OSP_COUNTER(st_swaps, "core", "interpreter_swaps");
 
-void fwd_stats_register(void);
-
 int worker_set_log_prefix(const char *text, char *err, size_t errlen)
 {
 	if (!text || !*text)

@@ -26,6 +26,7 @@
 #include "core/log.h"
 #include "core/osp.h"
 #include "core/stats.h"
+#include "core/thread_obj.h"
 #include "net/dns.h"
 
 /* record types (values from RFC 1035 / 3596 / 2782 / 3403) */
@@ -126,7 +127,6 @@ static OSP_COUNTER(st_hits, "dns", "cache_hits");
 static OSP_COUNTER(st_failures, "dns", "failures");
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static pthread_key_t chan_key;
 static int ares_ok;
 
 static _Thread_local ares_channel tl_chan;
@@ -141,10 +141,18 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* This thread's channel is destroyed when the thread ends. */
 static void chan_free(void *p)
 {
-	if (p)
-		ares_destroy((ares_channel)p);
+	ares_destroy((ares_channel)p);
+	tl_chan = NULL;
+}
+
+static void chan_drop(void)
+{
+	osp_thread_forget(tl_chan);
+	ares_destroy(tl_chan);
+	tl_chan = NULL;
 }
 
 static void init_once_fn(void)
@@ -152,7 +160,6 @@ static void init_once_fn(void)
 	ares_ok = ares_library_init(ARES_LIB_INIT_ALL) == ARES_SUCCESS;
 	if (!ares_ok)
 		LOG_ERR("dns: c-ares initialisation failed");
-	pthread_key_create(&chan_key, chan_free);
 	stats_register(&st_queries);
 	stats_register(&st_hits);
 	stats_register(&st_failures);
@@ -255,11 +262,8 @@ static ares_channel thread_channel(void)
 	pthread_mutex_unlock(&cfg_lock);
 	if (tl_chan && tl_gen == gen)
 		return tl_chan;
-	if (tl_chan) {
-		pthread_setspecific(chan_key, NULL);
-		ares_destroy(tl_chan);
-		tl_chan = NULL;
-	}
+	if (tl_chan)
+		chan_drop();
 	if (!ares_ok)
 		return NULL;
 	memset(&o, 0, sizeof(o));
@@ -281,7 +285,7 @@ static ares_channel thread_channel(void)
 			 csv);
 	tl_chan = ch;
 	tl_gen = gen;
-	pthread_setspecific(chan_key, ch);
+	osp_thread_atexit(chan_free, ch);
 	return ch;
 }
 
@@ -445,11 +449,8 @@ int dns_cache_count(void)
 void dns_destroy(void)
 {
 	dns_cache_flush();
-	if (tl_chan) {
-		pthread_setspecific(chan_key, NULL);
-		ares_destroy(tl_chan);
-		tl_chan = NULL;
-	}
+	if (tl_chan)
+		chan_drop();
 }
 
 /* ------------------------------------------------------------------ */

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/osp.h"
 #include "core/stats.h"
+#include "core/thread_obj.h"
 #include "net/dns.h"
 #include "net/net.h"
 #include "net/net_internal.h"
@@ -393,14 +394,6 @@ typedef struct udp_batch {
 
 /* One batch per worker thread, freed when the thread ends. */
 static _Thread_local udp_batch_t *udp_b;
-static pthread_key_t udp_b_key;
-static pthread_once_t udp_b_once = PTHREAD_ONCE_INIT;
-static int udp_b_key_ok;
-
-static void udp_b_key_make(void)
-{
-	udp_b_key_ok = pthread_key_create(&udp_b_key, free) == 0;
-}
 
 void net_handle_udp(net_ev_t *ev, net_msg_cb cb, void *arg)
 {
@@ -408,14 +401,12 @@ void net_handle_udp(net_ev_t *ev, net_msg_cb cb, void *arg)
 
 	if (!b) {
 		/* 512 KB of address space; only the pages used get memory */
-		pthread_once(&udp_b_once, udp_b_key_make);
 		b = udp_b = malloc(sizeof(*b));
 		if (!b) {
 			LOG_RATE(L_CRIT, "no memory for the UDP receive buffers");
 			return;
 		}
-		if (udp_b_key_ok)
-			pthread_setspecific(udp_b_key, b);
+		osp_thread_atexit(free, b);
 	}
 	for (int round = 0; round < UDP_ROUNDS; round++) {
 		int n;

@@ -20,6 +20,7 @@
 #include <openssl/sha.h>
 
 #include "core/log.h"
+#include "core/thread_obj.h"
 #include "modules/auth/auth.h"
 
 static const struct {
@@ -71,8 +72,6 @@ size_t auth_alg_hexlen(auth_alg_t alg)
 /* This thread's digest context, kept between hashes (a new one per hash
  * cost an allocation and a release each time); freed when the thread
  * ends. */
-static pthread_key_t md_ctx_key;
-static int md_ctx_key_ok;
 static _Thread_local EVP_MD_CTX *md_ctx;
 
 static void md_ctx_free(void *c)
@@ -84,15 +83,14 @@ static void mds_fetch(void)
 {
 	for (int i = 0; i < AUTH_ALG__COUNT; i++)
 		mds[i] = EVP_MD_fetch(NULL, algs[i].evp, NULL);
-	md_ctx_key_ok = pthread_key_create(&md_ctx_key, md_ctx_free) == 0;
 }
 
 static EVP_MD_CTX *thread_md_ctx(void)
 {
 	if (!md_ctx) {
 		md_ctx = EVP_MD_CTX_new();
-		if (md_ctx && md_ctx_key_ok)
-			pthread_setspecific(md_ctx_key, md_ctx);
+		if (md_ctx)
+			osp_thread_atexit(md_ctx_free, md_ctx);
 	}
 	return md_ctx;
 }

@@ -36,6 +36,7 @@
 #include <openssl/rand.h>
 
 #include "core/log.h"
+#include "core/thread_obj.h"
 #include "modules/auth/auth.h"
 
 #define NONCE_VER  2 /* 1: mac1 was HMAC-SHA-256 */
@@ -165,7 +166,6 @@ static uint32_t get32(const unsigned char *p)
  * thread ends. */
 static EVP_MAC *hmac_alg;
 static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
-static pthread_key_t hmac_tls_key;
 static _Thread_local EVP_MAC_CTX *hmac_ctx;
 static _Thread_local unsigned hmac_ctx_gen;
 
@@ -177,10 +177,6 @@ static void hmac_ctx_free(void *c)
 static void hmac_setup(void)
 {
 	hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	if (pthread_key_create(&hmac_tls_key, hmac_ctx_free) != 0) {
-		EVP_MAC_free(hmac_alg);
-		hmac_alg = NULL;
-	}
 }
 
 /* This thread's context, keyed with the current secret; NULL on error. */
@@ -198,7 +194,7 @@ static EVP_MAC_CTX *thread_hmac(void)
 		hmac_ctx = EVP_MAC_CTX_new(hmac_alg);
 		if (!hmac_ctx)
 			return NULL;
-		pthread_setspecific(hmac_tls_key, hmac_ctx);
+		osp_thread_atexit(hmac_ctx_free, hmac_ctx);
 	}
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 						     (char *)"SHA256", 0);
@@ -230,7 +226,6 @@ static int derive_aes_key(void)
 
 static EVP_CIPHER *aes_alg;
 static pthread_once_t aes_once = PTHREAD_ONCE_INIT;
-static pthread_key_t aes_tls_key;
 static _Thread_local EVP_CIPHER_CTX *aes_ctx;
 static _Thread_local unsigned aes_ctx_gen;
 
@@ -242,10 +237,6 @@ static void aes_ctx_free(void *c)
 static void aes_setup(void)
 {
 	aes_alg = EVP_CIPHER_fetch(NULL, "AES-256-ECB", NULL);
-	if (pthread_key_create(&aes_tls_key, aes_ctx_free) != 0) {
-		EVP_CIPHER_free(aes_alg);
-		aes_alg = NULL;
-	}
 }
 
 /* This thread's AES context under the current key; NULL on error. */
@@ -262,7 +253,7 @@ static EVP_CIPHER_CTX *thread_aes(void)
 		aes_ctx = EVP_CIPHER_CTX_new();
 		if (!aes_ctx)
 			return NULL;
-		pthread_setspecific(aes_tls_key, aes_ctx);
+		osp_thread_atexit(aes_ctx_free, aes_ctx);
 	}
 	if (!EVP_EncryptInit_ex2(aes_ctx, aes_alg, aes_key, NULL, NULL) ||
 	    !EVP_CIPHER_CTX_set_padding(aes_ctx, 0))

@@ -13,6 +13,7 @@
 
 #include "core/log.h"
 #include "core/osp.h"
+#include "core/thread_obj.h"
 #include "core/timer.h"
 #include "ht_int.h"
 
@@ -913,9 +914,8 @@ typedef struct ht_iter {
 	size_t pos; /* current item is items[pos - 1]; 0: none */
 } ht_iter_t;
 
-static pthread_key_t iter_key;
-static pthread_once_t iter_once = PTHREAD_ONCE_INIT;
-static int iter_key_ok;
+/* This thread's iterators, freed when the thread ends. */
+static _Thread_local ht_iter_t *tl_iters;
 
 static void snap_clear(ht_iter_t *it)
 {
@@ -940,36 +940,28 @@ static void iters_free(void *p)
 	free(its);
 }
 
-static void iter_key_init(void)
+static void iters_release(void *p)
 {
-	iter_key_ok = pthread_key_create(&iter_key, iters_free) == 0;
+	iters_free(p);
+	tl_iters = NULL;
 }
 
 static ht_iter_t *iters_get(void)
 {
-	ht_iter_t *its;
-
-	pthread_once(&iter_once, iter_key_init);
-	if (!iter_key_ok)
-		return NULL;
-	its = pthread_getspecific(iter_key);
-	if (!its) {
-		its = calloc(HT_ITER_MAX, sizeof(*its));
-		if (its && pthread_setspecific(iter_key, its) != 0) {
-			free(its);
-			its = NULL;
-		}
+	if (!tl_iters) {
+		tl_iters = calloc(HT_ITER_MAX, sizeof(*tl_iters));
+		if (tl_iters)
+			osp_thread_atexit(iters_release, tl_iters);
 	}
-	return its;
+	return tl_iters;
 }
 
 void ht_iter_cleanup(void)
 {
-	pthread_once(&iter_once, iter_key_init);
-	if (!iter_key_ok)
+	if (!tl_iters)
 		return;
-	iters_free(pthread_getspecific(iter_key));
-	pthread_setspecific(iter_key, NULL);
+	osp_thread_forget(tl_iters);
+	iters_release(tl_iters);
 }
 
 static ht_iter_t *iter_find(str_t name)

@@ -1,6 +1,5 @@
 /* pv_spec.c - parsing of variable names and formats, evaluation, the
  * class registry and the per-thread caches (see pv.h). */
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +7,7 @@
 
 #include "core/arena.h"
 #include "core/log.h"
+#include "core/thread_obj.h"
 #include "modules/pv/pv_int.h"
 
 /* ------------------------------------------------------------------ */
@@ -29,9 +29,7 @@ static void fail(char *err, size_t errlen, const char *fmt, ...)
 /* ------------------------------------------------------------------ */
 /* per-thread state                                                    */
 
-static pthread_key_t tls_key;
-static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
-static _Thread_local pv_tls_t *tls;
+static _Thread_local pv_tls_t *tls; /* freed when the thread ends */
 
 static uint32_t hash_str(const char *s, size_t n)
 {
@@ -150,18 +148,12 @@ static void tls_destructor(void *p)
 	tls = NULL;
 }
 
-static void tls_key_init(void)
-{
-	pthread_key_create(&tls_key, tls_destructor);
-}
-
 pv_tls_t *pv_tls(void)
 {
 	pv_tls_t *t;
 
 	if (tls)
 		return tls;
-	pthread_once(&tls_once, tls_key_init);
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
@@ -170,7 +162,7 @@ pv_tls_t *pv_tls(void)
 		tls_free(t);
 		return NULL;
 	}
-	pthread_setspecific(tls_key, t);
+	osp_thread_atexit(tls_destructor, t);
 	tls = t;
 	return t;
 }
@@ -179,7 +171,7 @@ void pv_thread_cleanup(void)
 {
 	if (!tls)
 		return;
-	pthread_setspecific(tls_key, NULL);
+	osp_thread_forget(tls);
 	tls_free(tls);
 	tls = NULL;
 }
