@@ -235,14 +235,20 @@ static void client_compact(rpc_client_t *c)
 }
 
 /* Answer the requests that are complete, one at a time, stopping while an
- * answer is still being written. Returns -1 when the client must be closed
- * now. */
+ * answer is still being written (the socket is full: POLLOUT resumes).
+ * Returns -1 when the client must be closed now.
+ *
+ * The input may already hold every remaining request (the socket then
+ * stays silent), so whenever a pending answer gets written here, the
+ * requests after it must be answered in the same call: stopping there
+ * would leave them unanswered until the client sends something more. */
 static int client_process(rpc_client_t *c)
 {
 	size_t end;
 	char *resp;
 	int r;
 
+again:
 	while (!c->out_len && !c->closing) {
 		r = client_frame(c, &end);
 		if (r < 0) {
@@ -278,8 +284,12 @@ static int client_process(rpc_client_t *c)
 		if (client_flush(c) < 0)
 			return -1;
 	}
-	if (c->out_len && client_flush(c) < 0)
-		return -1;
+	if (c->out_len) {
+		if (client_flush(c) < 0)
+			return -1;
+		if (!c->out_len && !c->closing)
+			goto again; /* written after all: on to the next */
+	}
 	if (c->closing && !c->out_len)
 		return -1;
 	return 0;
