@@ -234,61 +234,62 @@ static void client_compact(rpc_client_t *c)
 	}
 }
 
-/* Answer the requests that are complete, one at a time, stopping while an
- * answer is still being written (the socket is full: POLLOUT resumes).
- * Returns -1 when the client must be closed now.
+/* Write the pending answer, then answer the requests that are complete,
+ * one at a time, stopping while an answer is still being written (the
+ * socket is full: POLLOUT calls this again). Returns -1 when the client
+ * must be closed now.
  *
- * The input may already hold every remaining request (the socket then
- * stays silent), so whenever a pending answer gets written here, the
- * requests after it must be answered in the same call: stopping there
- * would leave them unanswered until the client sends something more. */
+ * Every answer, the last one included, is followed by the next request in
+ * the same loop: the input may already hold every remaining request (the
+ * socket then stays silent), so stopping after an answer that got written
+ * would leave them unanswered until the client sends something more. A
+ * framing error queues its answer (client_fail) and goes round once more
+ * to write it; closing then ends the loop. */
 static int client_process(rpc_client_t *c)
 {
 	size_t end;
 	char *resp;
 	int r;
 
-again:
-	while (!c->out_len && !c->closing) {
+	for (;;) {
+		if (c->out_len && client_flush(c) < 0)
+			return -1;
+		if (c->out_len || c->closing)
+			break;
 		r = client_frame(c, &end);
 		if (r < 0) {
 			client_fail(c, RPC_E_PARSE,
 				    "Parse error: a request must be a JSON "
 				    "object or array");
-			break;
+			continue;
 		}
 		if (r == 0) {
 			if (!c->started) {
 				c->head = c->in_len; /* only blanks left */
 				if (c->eof)
 					return -1;
-			} else if (c->in_len - c->start > cfg_max_request) {
+				break;
+			}
+			if (c->in_len - c->start > cfg_max_request)
 				client_fail(c, RPC_E_INVALID_REQUEST,
 					    "Invalid Request: request too "
 					    "large");
-			} else if (c->eof) {
+			else if (c->eof)
 				client_fail(c, RPC_E_PARSE,
 					    "Parse error: incomplete request");
-			}
-			break;
+			else
+				break; /* the rest is still to come */
+			continue;
 		}
 		if (end - c->start > cfg_max_request) {
 			client_fail(c, RPC_E_INVALID_REQUEST,
 				    "Invalid Request: request too large");
-			break;
+			continue;
 		}
 		resp = rpc_handle(c->in + c->start, end - c->start);
 		client_consume(c, end);
 		if (resp && client_queue(c, resp) < 0)
 			return -1;
-		if (client_flush(c) < 0)
-			return -1;
-	}
-	if (c->out_len) {
-		if (client_flush(c) < 0)
-			return -1;
-		if (!c->out_len && !c->closing)
-			goto again; /* written after all: on to the next */
 	}
 	if (c->closing && !c->out_len)
 		return -1;
@@ -421,8 +422,7 @@ static void *server_main(void *arg)
 			if (re & POLLNVAL)
 				rc = -1;
 			else if (re & POLLOUT)
-				rc = client_flush(c) < 0 ? -1
-							 : client_process(c);
+				rc = client_process(c);
 			else if (re & (POLLIN | POLLHUP | POLLERR))
 				rc = client_read(c);
 			if (rc < 0)
