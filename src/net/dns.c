@@ -148,11 +148,11 @@ static void chan_free(void *p)
 	tl_chan = NULL;
 }
 
+/* Destroyed before the thread ends (new settings, shutdown). */
 static void chan_drop(void)
 {
 	osp_thread_forget(tl_chan);
-	ares_destroy(tl_chan);
-	tl_chan = NULL;
+	chan_free(tl_chan);
 }
 
 static void init_once_fn(void)

@@ -1,6 +1,5 @@
 /* net.c - listeners, address helpers, URI resolution and UDP. */
 #include <arpa/inet.h>
-#include <pthread.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>

@@ -34,12 +34,18 @@ static void *three_objects(void *arg)
 	return arg;
 }
 
-TEST(released_at_exit_newest_first_forgotten_not)
+/* fn on a thread of its own, until that thread has ended */
+static void run_thread(void *(*fn)(void *))
 {
 	pthread_t th;
 
-	CHECK(pthread_create(&th, NULL, three_objects, NULL) == 0);
+	CHECK(pthread_create(&th, NULL, fn, NULL) == 0);
 	pthread_join(th, NULL);
+}
+
+TEST(released_at_exit_newest_first_forgotten_not)
+{
+	run_thread(three_objects);
 	CHECK_INT(n_released, 2);
 	CHECK_INT(released[0], 3);
 	CHECK_INT(released[1], 1);
@@ -67,10 +73,7 @@ static void *full_list(void *arg)
 
 TEST(full_list_and_registration_during_release)
 {
-	pthread_t th;
-
-	CHECK(pthread_create(&th, NULL, full_list, NULL) == 0);
-	pthread_join(th, NULL);
+	run_thread(full_list);
 	/* all 16, plus the one registered during the release: 5 first
 	 * (newest), then 6 */
 	CHECK_INT(n_released, OSP_THREAD_OBJ_MAX + 1);

@@ -172,8 +172,7 @@ void pv_thread_cleanup(void)
 	if (!tls)
 		return;
 	osp_thread_forget(tls);
-	tls_free(tls);
-	tls = NULL;
+	tls_destructor(tls);
 }
 
 char *pv_scratch(ksr_ctx_t *ctx, size_t len)
